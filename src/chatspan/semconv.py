@@ -1,0 +1,49 @@
+"""Attribute and metric names chatspan emits that `opentelemetry.semconv` does not define.
+
+Everything else comes from `opentelemetry.semconv`; no attribute name is spelt anywhere but here
+or there.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+OPENAI_REQUEST_STORE: Final = "openai.request.store"
+"""bool: the request's `store` flag."""
+
+OPENAI_REQUEST_METADATA_PREFIX: Final = "openai.request.metadata."
+"""str: one attribute per request metadata pair, the key appended to this prefix."""
+
+OPENAI_RESPONSE_CREATED: Final = "openai.response.created"
+"""int, unix seconds: the completion's `created` field."""
+
+OPENAI_REQUEST_ID: Final = "openai.request.id"
+"""str: the `x-request-id` response header (also `_request_id` of a stored completion)."""
+
+OPENAI_PROCESSING_DURATION: Final = "openai.processing.duration"
+"""float, seconds: the `openai-processing-ms` response header."""
+
+OPENAI_UPSTREAM_DURATION: Final = "openai.upstream.duration"
+"""float, seconds: the `x-envoy-upstream-service-time` response header (milliseconds on the wire)."""
+
+OPENAI_RATELIMIT_REQUESTS_LIMIT: Final = "openai.ratelimit.requests.limit"
+OPENAI_RATELIMIT_REQUESTS_REMAINING: Final = "openai.ratelimit.requests.remaining"
+OPENAI_RATELIMIT_REQUESTS_RESET: Final = "openai.ratelimit.requests.reset"
+OPENAI_RATELIMIT_TOKENS_LIMIT: Final = "openai.ratelimit.tokens.limit"
+OPENAI_RATELIMIT_TOKENS_REMAINING: Final = "openai.ratelimit.tokens.remaining"
+OPENAI_RATELIMIT_TOKENS_RESET: Final = "openai.ratelimit.tokens.reset"
+"""The `x-ratelimit-*` headers: limits and remaining as int, resets as float seconds."""
+
+OPENAI_RETRIES: Final = "openai.retries"
+"""int: how many retries the openai SDK took before the final response."""
+
+CHATSPAN_SOURCE: Final = "chatspan.source"
+"""str: `live` or `backfill`, where the span came from."""
+
+TRACEPARENT_METADATA_KEY: Final = "chatspan.traceparent"
+"""The metadata key under which a stored completion carries the traceparent of its live span."""
+
+# Metric names that semconv lacks.
+METRIC_OPENAI_PROCESSING_DURATION: Final = "openai.processing.duration"
+METRIC_OPENAI_RATELIMIT_REQUESTS_REMAINING: Final = "openai.ratelimit.requests.remaining"
+METRIC_OPENAI_RATELIMIT_TOKENS_REMAINING: Final = "openai.ratelimit.tokens.remaining"
