@@ -1,0 +1,132 @@
+"""ChatspanInstrumentor: the table of what is wrapped in the openai SDK, and nothing else."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+from collections.abc import Callable, Collection
+from typing import Any
+
+from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
+from opentelemetry.instrumentation.utils import unwrap
+from opentelemetry.metrics import get_meter
+from opentelemetry.trace import get_tracer
+from wrapt import wrap_function_wrapper
+
+from chatspan import environment_variables as env
+from chatspan.instrumentation.call import Telemetry
+from chatspan.instrumentation.metrics import create_instruments
+from chatspan.instrumentation.wrappers import (
+    ResultTypes,
+    async_chat_wrapper,
+    chat_wrapper,
+    process_response_hook,
+)
+from chatspan.package import _instruments
+from chatspan.version import __version__
+
+logger = logging.getLogger(__name__)
+
+# (module, class, method, kind). Modules and methods missing from the installed SDK are skipped:
+# `parse` lived under `beta` until 1.9x, and a future SDK may drop either.
+_TABLE = (
+    ("openai.resources.chat.completions", "Completions", "create", "sync"),
+    ("openai.resources.chat.completions", "AsyncCompletions", "create", "async"),
+    ("openai.resources.chat.completions", "Completions", "parse", "sync"),
+    ("openai.resources.chat.completions", "AsyncCompletions", "parse", "async"),
+    ("openai.resources.beta.chat.completions", "Completions", "parse", "sync"),
+    ("openai.resources.beta.chat.completions", "AsyncCompletions", "parse", "async"),
+    ("openai._base_client", "SyncAPIClient", "_process_response", "hook"),
+    ("openai._base_client", "AsyncAPIClient", "_process_response", "hook"),
+)
+
+
+class ChatspanInstrumentor(BaseInstrumentor):  # type: ignore[misc]
+    """Make every openai chat completion a span with GenAI attributes, response headers and metrics.
+
+    `instrument(tracer_provider=..., meter_provider=...)` patches the SDK classes, so clients created
+    before and after it are covered; `uninstrument()` restores them.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._telemetry: Telemetry | None = None
+        self._wrapped: list[tuple[type, str]] = []
+
+    def instrumentation_dependencies(self) -> Collection[str]:
+        """The openai versions this instrumentation supports."""
+        return _instruments
+
+    def _instrument(self, **kwargs: Any) -> None:
+        # Under opentelemetry-instrument an exception here would crash the user's app.
+        try:
+            self._telemetry = _telemetry(kwargs)
+            types = _result_types()
+            wrappers: dict[str, Callable[..., Any]] = {
+                "sync": chat_wrapper(self._telemetry, types),
+                "async": async_chat_wrapper(self._telemetry, types),
+                "hook": process_response_hook,
+            }
+            for module_name, class_name, method, kind in _TABLE:
+                owner = _find_class(module_name, class_name)
+                if owner is None or not callable(getattr(owner, method, None)):
+                    continue
+                wrap_function_wrapper(owner, method, wrappers[kind])
+                self._wrapped.append((owner, method))
+        except Exception:
+            logger.warning("chatspan: instrumentation could not be installed", exc_info=True)
+
+    def _uninstrument(self, **kwargs: Any) -> None:
+        if self._telemetry is not None:
+            # Bound methods captured while instrumented (with_raw_response caches them) keep
+            # calling the wrappers: this makes them pass straight through.
+            self._telemetry.active = False
+        while self._wrapped:
+            owner, method = self._wrapped.pop()
+            unwrap(owner, method)
+
+
+def _telemetry(kwargs: dict[str, Any]) -> Telemetry:
+    tracer = get_tracer(
+        __name__,
+        __version__,
+        kwargs.get("tracer_provider"),
+        schema_url="https://opentelemetry.io/schemas/1.37.0",
+    )
+    meter = get_meter(
+        __name__,
+        __version__,
+        kwargs.get("meter_provider"),
+        schema_url="https://opentelemetry.io/schemas/1.37.0",
+    )
+    return Telemetry(
+        tracer=tracer,
+        instruments=create_instruments(meter),
+        capture_content=env.env_flag(os.environ.get(env.OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT)),
+        include_usage=env.env_flag(os.environ.get(env.CHATSPAN_STREAM_INCLUDE_USAGE)),
+        link_stored=env.env_flag(os.environ.get(env.CHATSPAN_LINK_STORED)),
+    )
+
+
+def _find_class(module_name: str, class_name: str) -> type | None:
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError:
+        return None
+    owner = getattr(module, class_name, None)
+    return owner if isinstance(owner, type) else None
+
+
+def _result_types() -> ResultTypes:
+    def classes(module_name: str, *names: str) -> tuple[type, ...]:
+        found = tuple(_find_class(module_name, name) for name in names)
+        return tuple(cls for cls in found if cls is not None)
+
+    return ResultTypes(
+        stream=classes("openai._streaming", "Stream"),
+        async_stream=classes("openai._streaming", "AsyncStream"),
+        raw_response=classes("openai._legacy_response", "LegacyAPIResponse"),
+        streamed_response=classes("openai._response", "APIResponse"),
+        async_streamed_response=classes("openai._response", "AsyncAPIResponse"),
+    )

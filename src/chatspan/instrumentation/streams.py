@@ -1,0 +1,255 @@
+"""Proxies for what a chat call returns before its body is read: streams and raw responses.
+
+Each proxy ends its call's span exactly once: on exhaustion, on an error, on `close()`, on leaving a
+`with` block, or when the application drops it unfinished (garbage collection). Iteration methods are
+spelt out because wrapt does not forward `__iter__`/`__next__` to the wrapped object.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import wrapt
+
+from chatspan.instrumentation.call import ChatCall, guarded
+
+logger = logging.getLogger(__name__)
+
+
+class StreamAccumulator:
+    """What a stream's chunks say about the whole completion; content only when capture is on."""
+
+    __slots__ = (
+        "capture",
+        "choices",
+        "created",
+        "finish_reasons",
+        "first_chunk_after",
+        "model",
+        "response_id",
+        "service_tier",
+        "system_fingerprint",
+        "usage",
+    )
+
+    def __init__(self, capture: bool) -> None:
+        self.capture = capture
+        self.response_id: object = None
+        self.model: object = None
+        self.created: object = None
+        self.service_tier: object = None
+        self.system_fingerprint: object = None
+        self.usage: object = None
+        self.first_chunk_after: float | None = None
+        self.finish_reasons: dict[int, object] = {}
+        self.choices: dict[int, dict[str, Any]] = {}
+
+    def add(self, chunk: Any) -> None:
+        """Take one `ChatCompletionChunk` into account."""
+        if self.response_id is None:
+            self.response_id = chunk.id
+            self.model = chunk.model
+            self.created = chunk.created
+        usage = chunk.usage
+        if usage is not None:
+            self.usage = usage
+        tier = getattr(chunk, "service_tier", None)
+        if tier is not None:
+            self.service_tier = tier
+        fingerprint = chunk.system_fingerprint
+        if fingerprint is not None:
+            self.system_fingerprint = fingerprint
+        for choice in chunk.choices:
+            if choice.finish_reason is not None:
+                self.finish_reasons[choice.index] = choice.finish_reason
+            if self.capture:
+                self._add_delta(choice.index, choice.delta)
+
+    def _add_delta(self, index: int, delta: Any) -> None:
+        if delta is None:
+            return
+        message = self.choices.setdefault(
+            index, {"role": "assistant", "text": [], "refusal": [], "calls": {}}
+        )
+        if delta.role:
+            message["role"] = delta.role
+        if delta.content:
+            message["text"].append(delta.content)
+        if getattr(delta, "refusal", None):
+            message["refusal"].append(delta.refusal)
+        for call in delta.tool_calls or ():
+            slot = message["calls"].setdefault(call.index, {"id": None, "name": None, "arguments": []})
+            if call.id:
+                slot["id"] = call.id
+            function = call.function
+            if function is not None:
+                if function.name:
+                    slot["name"] = function.name
+                if function.arguments:
+                    slot["arguments"].append(function.arguments)
+
+    def response_fields(self) -> dict[str, Any]:
+        """The fields `response_attributes()` takes, as far as the chunks told them."""
+        return {
+            "response_id": self.response_id,
+            "model": self.model,
+            "created": self.created,
+            "finish_reasons": [self.finish_reasons[i] for i in sorted(self.finish_reasons)],
+            "usage": self.usage,
+            "service_tier": self.service_tier,
+            "system_fingerprint": self.system_fingerprint,
+        }
+
+    def output_choices(self) -> list[dict[str, Any]]:
+        """The accumulated messages in the shape of response choices (for content capture)."""
+        choices = []
+        for index in sorted(self.choices):
+            message = self.choices[index]
+            calls = [
+                {"id": c["id"], "function": {"name": c["name"], "arguments": "".join(c["arguments"])}}
+                for _, c in sorted(message["calls"].items())
+            ]
+            choices.append(
+                {
+                    "message": {
+                        "role": message["role"],
+                        "content": "".join(message["text"]) or None,
+                        "refusal": "".join(message["refusal"]) or None,
+                        "tool_calls": calls or None,
+                    },
+                    "finish_reason": self.finish_reasons.get(index),
+                }
+            )
+        return choices
+
+
+class _StreamState:
+    """Shared by the sync and async stream proxies: per-chunk bookkeeping and the single end."""
+
+    __slots__ = ("accumulator", "call")
+
+    def __init__(self, call: ChatCall) -> None:
+        self.call = call
+        self.accumulator = StreamAccumulator(call.telemetry.capture_content)
+
+    def take(self, chunk: Any) -> bool:
+        """Record a chunk; False for the usage chunk chatspan asked for, which the app must not see."""
+        try:
+            accumulator = self.accumulator
+            if accumulator.first_chunk_after is None:
+                accumulator.first_chunk_after = self.call.elapsed()
+                self.call.record_first_chunk(accumulator.first_chunk_after)
+            accumulator.add(chunk)
+            return not (self.call.injected_usage and not chunk.choices and chunk.usage is not None)
+        except Exception:
+            logger.debug("chatspan: reading a chunk failed; it is delivered untouched", exc_info=True)
+            return True
+
+    def finish(self) -> None:
+        call = self.call
+        if call.ended:
+            return
+        accumulator = self.accumulator
+        guarded(
+            "ending a stream span",
+            lambda: call.complete_stream(
+                response_fields=accumulator.response_fields(),
+                first_chunk_after=accumulator.first_chunk_after,
+                choices=accumulator.output_choices() if accumulator.capture else (),
+            ),
+            None,
+        )
+        if not call.ended:
+            guarded("ending a stream span", call.end, None)
+
+    def fail(self, error: BaseException) -> None:
+        guarded("recording a stream error", lambda: self.call.fail(error), None)
+
+
+class ChatStream(wrapt.ObjectProxy):
+    """Proxy for `openai.Stream[ChatCompletionChunk]`."""
+
+    def __init__(self, stream: Any, call: ChatCall) -> None:
+        super().__init__(stream)
+        self._self_state = _StreamState(call)
+
+    def __iter__(self) -> ChatStream:
+        return self
+
+    def __next__(self) -> Any:
+        state = self._self_state
+        while True:
+            try:
+                chunk = self.__wrapped__.__next__()
+            except StopIteration:
+                state.finish()
+                raise
+            except BaseException as error:
+                state.fail(error)
+                raise
+            if state.take(chunk):
+                return chunk
+
+    def __enter__(self) -> ChatStream:
+        self.__wrapped__.__enter__()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        try:
+            self.__wrapped__.__exit__(*exc_info)
+        finally:
+            self._self_state.finish()
+
+    def close(self) -> None:
+        try:
+            self.__wrapped__.close()
+        finally:
+            self._self_state.finish()
+
+    def __del__(self) -> None:
+        self._self_state.finish()
+
+
+class AsyncChatStream(wrapt.ObjectProxy):
+    """Proxy for `openai.AsyncStream[ChatCompletionChunk]`."""
+
+    def __init__(self, stream: Any, call: ChatCall) -> None:
+        super().__init__(stream)
+        self._self_state = _StreamState(call)
+
+    def __aiter__(self) -> AsyncChatStream:
+        return self
+
+    async def __anext__(self) -> Any:
+        state = self._self_state
+        while True:
+            try:
+                chunk = await self.__wrapped__.__anext__()
+            except StopAsyncIteration:
+                state.finish()
+                raise
+            except BaseException as error:
+                state.fail(error)
+                raise
+            if state.take(chunk):
+                return chunk
+
+    async def __aenter__(self) -> AsyncChatStream:
+        await self.__wrapped__.__aenter__()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        try:
+            await self.__wrapped__.__aexit__(*exc_info)
+        finally:
+            self._self_state.finish()
+
+    async def close(self) -> None:
+        try:
+            await self.__wrapped__.close()
+        finally:
+            self._self_state.finish()
+
+    def __del__(self) -> None:
+        self._self_state.finish()

@@ -1,0 +1,200 @@
+"""The span lifecycle around one chat call, for sync and async clients.
+
+`create()`/`parse()` open a span and make it known through a context variable; the SDK's
+`_process_response` hook, called once with the final HTTP response of that call, adds what only the
+headers tell; the result (a completion, a stream, a raw response) ends the span or hands it to a proxy.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any
+
+from opentelemetry import context, trace
+from opentelemetry.trace import Span, SpanKind
+
+from chatspan.instrumentation.call import ChatCall, Telemetry, guarded
+from chatspan.instrumentation.responses import AsyncStreamedResponse, RawResponse, StreamedResponse
+from chatspan.instrumentation.streams import AsyncChatStream, ChatStream
+from chatspan.mapping._values import field, given
+from chatspan.mapping.messages import input_message_attributes
+from chatspan.mapping.request import request_attributes, server_attributes, span_name
+from chatspan.mapping.traceparent import metadata_with_traceparent
+
+logger = logging.getLogger(__name__)
+
+_RAW_RESPONSE_HEADER = "x-stainless-raw-response"
+
+_current_call: ContextVar[ChatCall | None] = ContextVar("chatspan_current_call", default=None)
+
+Wrapped = Callable[..., Any]
+
+
+@dataclass(frozen=True)
+class ResultTypes:
+    """The SDK classes a call can return instead of a parsed completion (empty when absent)."""
+
+    stream: tuple[type, ...] = ()
+    async_stream: tuple[type, ...] = ()
+    raw_response: tuple[type, ...] = ()
+    streamed_response: tuple[type, ...] = ()
+    async_streamed_response: tuple[type, ...] = ()
+
+
+def chat_wrapper(telemetry: Telemetry, types: ResultTypes) -> Callable[[Wrapped, Any, Any, Any], Any]:
+    """Build the wrapt wrapper for sync `create()` / `parse()`."""
+
+    def wrapper(wrapped: Wrapped, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        if not telemetry.active or _current_call.get() is not None:
+            return wrapped(*args, **kwargs)
+        started = _start(telemetry, instance, kwargs)
+        if started is None:
+            return wrapped(*args, **kwargs)
+        call, call_kwargs = started
+        call_token = _current_call.set(call)
+        context_token = context.attach(trace.set_span_in_context(call.span))
+        try:
+            result = wrapped(*args, **call_kwargs)
+        except BaseException as error:
+            _fail(call, error)
+            raise
+        finally:
+            context.detach(context_token)
+            _current_call.reset(call_token)
+        return _observe(call, result, types)
+
+    return wrapper
+
+
+def async_chat_wrapper(
+    telemetry: Telemetry, types: ResultTypes
+) -> Callable[[Wrapped, Any, Any, Any], Awaitable[Any]]:
+    """Build the wrapt wrapper for async `create()` / `parse()`."""
+
+    async def wrapper(wrapped: Wrapped, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        if not telemetry.active or _current_call.get() is not None:
+            return await wrapped(*args, **kwargs)
+        started = _start(telemetry, instance, kwargs)
+        if started is None:
+            return await wrapped(*args, **kwargs)
+        call, call_kwargs = started
+        call_token = _current_call.set(call)
+        context_token = context.attach(trace.set_span_in_context(call.span))
+        try:
+            result = await wrapped(*args, **call_kwargs)
+        except BaseException as error:
+            _fail(call, error)
+            raise
+        finally:
+            context.detach(context_token)
+            _current_call.reset(call_token)
+        return _observe(call, result, types)
+
+    return wrapper
+
+
+def process_response_hook(
+    wrapped: Wrapped, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> Any:
+    """Wrap the SDK client's `_process_response`: its `response` is the call's final HTTP response.
+
+    The SDK has passed (cast_to, options, response, stream, stream_cls, retries_taken) as keywords
+    since before 1.63; the method stays sync or async as it was, since we only read the arguments.
+    """
+    call = _current_call.get()
+    if call is not None and not call.ended:
+        response = kwargs.get("response")
+        guarded(
+            "reading response headers",
+            lambda: call.record_http_response(response.headers, kwargs.get("retries_taken")),
+            None,
+        )
+    return wrapped(*args, **kwargs)
+
+
+def _fail(call: ChatCall, error: BaseException) -> None:
+    try:
+        call.fail(error)
+    except Exception:
+        logger.debug("chatspan: recording an error failed; the error is raised untouched", exc_info=True)
+
+
+def _start(
+    telemetry: Telemetry, instance: Any, kwargs: dict[str, Any]
+) -> tuple[ChatCall, dict[str, Any]] | None:
+    def start() -> tuple[ChatCall, dict[str, Any]]:
+        attributes = request_attributes(kwargs)
+        base_url = getattr(getattr(instance, "_client", None), "base_url", None)
+        attributes.update(
+            server_attributes(field(base_url, "host"), field(base_url, "port"), field(base_url, "scheme"))
+        )
+        if telemetry.capture_content:
+            attributes.update(input_message_attributes(kwargs.get("messages")))
+        span = telemetry.tracer.start_span(
+            span_name(kwargs.get("model")), kind=SpanKind.CLIENT, attributes=attributes
+        )
+        call_kwargs, injected_usage = guarded(
+            "preparing the request", lambda: _request_changes(telemetry, span, kwargs), (kwargs, False)
+        )
+        return ChatCall(telemetry, span, attributes, injected_usage=injected_usage), call_kwargs
+
+    return guarded("starting a chat span", start, None)
+
+
+def _request_changes(telemetry: Telemetry, span: Span, kwargs: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+    """The opt-in request changes: usage on streams, traceparent in stored metadata."""
+    changed: dict[str, Any] | None = None
+    injected_usage = False
+    if telemetry.include_usage and kwargs.get("stream") is True and _raw_mode(kwargs) is None:
+        options = kwargs.get("stream_options")
+        if not given(options):
+            changed = {**kwargs, "stream_options": {"include_usage": True}}
+            injected_usage = True
+        elif isinstance(options, Mapping) and "include_usage" not in options:
+            changed = {**kwargs, "stream_options": {**options, "include_usage": True}}
+            injected_usage = True
+    if telemetry.link_stored and kwargs.get("store") is True:
+        metadata = kwargs.get("metadata")
+        linked = metadata_with_traceparent(metadata if given(metadata) else None, span.get_span_context())
+        if linked is None:
+            logger.debug("chatspan: traceparent not added to metadata (key taken, full, or tracing off)")
+        else:
+            changed = {**(changed or kwargs), "metadata": linked}
+    return changed or kwargs, injected_usage
+
+
+def _raw_mode(kwargs: Mapping[str, Any]) -> str | None:
+    headers = kwargs.get("extra_headers")
+    if isinstance(headers, Mapping):
+        for key, value in headers.items():
+            if isinstance(key, str) and key.lower() == _RAW_RESPONSE_HEADER:
+                return str(value)
+    return None
+
+
+def _observe(call: ChatCall, result: Any, types: ResultTypes) -> Any:
+    """Return what the application gets: `result` itself, or a proxy that ends the span later."""
+    try:
+        if isinstance(result, types.stream):
+            return ChatStream(result, call)
+        if isinstance(result, types.async_stream):
+            return AsyncChatStream(result, call)
+        if isinstance(result, types.raw_response):
+            if getattr(result, "_stream", False):
+                return RawResponse(result, call)
+            # The body is already in memory and parse() caches: the application's own parse()
+            # returns this very object, so nothing is read or parsed twice.
+            call.complete(result.parse())
+            return result
+        if isinstance(result, types.streamed_response):
+            return StreamedResponse(result, call)
+        if isinstance(result, types.async_streamed_response):
+            return AsyncStreamedResponse(result, call)
+        call.complete(result)
+    except Exception:
+        logger.debug("chatspan: observing a result failed; it is returned untouched", exc_info=True)
+        guarded("ending a span", call.end, None)
+    return result

@@ -1,0 +1,81 @@
+"""A chat completion (live response, accumulated stream, or stored) -> span attributes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from opentelemetry.semconv._incubating.attributes import gen_ai_attributes as gen_ai
+from opentelemetry.semconv._incubating.attributes import openai_attributes as openai_attrs
+from opentelemetry.util.types import AttributeValue
+
+from chatspan import semconv
+from chatspan.mapping._values import as_int, field
+
+
+def completion_attributes(completion: Any) -> dict[str, AttributeValue]:
+    """Map a `ChatCompletion` (SDK object or its JSON dict) to response attributes.
+
+    Missing or mistyped fields are left out, never raised on.
+    """
+    finish_reasons = [field(choice, "finish_reason") for choice in field(completion, "choices") or ()]
+    return response_attributes(
+        response_id=field(completion, "id"),
+        model=field(completion, "model"),
+        created=field(completion, "created"),
+        finish_reasons=finish_reasons,
+        usage=field(completion, "usage"),
+        service_tier=field(completion, "service_tier"),
+        system_fingerprint=field(completion, "system_fingerprint"),
+    )
+
+
+def response_attributes(
+    *,
+    response_id: object,
+    model: object,
+    created: object,
+    finish_reasons: Iterable[object],
+    usage: object,
+    service_tier: object,
+    system_fingerprint: object,
+) -> dict[str, AttributeValue]:
+    """Map the response fields one by one; streams call this with what their chunks carried."""
+    attrs: dict[str, AttributeValue] = {}
+    if isinstance(response_id, str):
+        attrs[gen_ai.GEN_AI_RESPONSE_ID] = response_id
+    if isinstance(model, str):
+        attrs[gen_ai.GEN_AI_RESPONSE_MODEL] = model
+    created_at = as_int(created)
+    if created_at is not None:
+        attrs[semconv.OPENAI_RESPONSE_CREATED] = created_at
+    reasons = [reason for reason in finish_reasons if isinstance(reason, str)]
+    if reasons:
+        attrs[gen_ai.GEN_AI_RESPONSE_FINISH_REASONS] = reasons
+    attrs.update(usage_attributes(usage))
+    if isinstance(service_tier, str):
+        attrs[openai_attrs.OPENAI_RESPONSE_SERVICE_TIER] = service_tier
+    if isinstance(system_fingerprint, str):
+        attrs[openai_attrs.OPENAI_RESPONSE_SYSTEM_FINGERPRINT] = system_fingerprint
+    return attrs
+
+
+def usage_attributes(usage: object) -> dict[str, AttributeValue]:
+    """Map a `CompletionUsage` to the `gen_ai.usage.*` attributes."""
+    attrs: dict[str, AttributeValue] = {}
+    if usage is None:
+        return attrs
+    for name, attribute in (
+        ("prompt_tokens", gen_ai.GEN_AI_USAGE_INPUT_TOKENS),
+        ("completion_tokens", gen_ai.GEN_AI_USAGE_OUTPUT_TOKENS),
+    ):
+        count = as_int(field(usage, name))
+        if count is not None:
+            attrs[attribute] = count
+    cached = as_int(field(field(usage, "prompt_tokens_details"), "cached_tokens"))
+    if cached is not None:
+        attrs[gen_ai.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS] = cached
+    reasoning = as_int(field(field(usage, "completion_tokens_details"), "reasoning_tokens"))
+    if reasoning is not None:
+        attrs[gen_ai.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS] = reasoning
+    return attrs
