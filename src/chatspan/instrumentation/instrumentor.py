@@ -49,10 +49,10 @@ class ChatspanInstrumentor(BaseInstrumentor):  # type: ignore[misc]
     before and after it are covered; `uninstrument()` restores them.
     """
 
-    def __init__(self) -> None:
-        super().__init__()
-        self._telemetry: Telemetry | None = None
-        self._wrapped: list[tuple[type, str]] = []
+    # BaseInstrumentor is a singleton whose __init__ runs on every ChatspanInstrumentor() call, so
+    # state lives in class-level defaults that only _instrument/_uninstrument replace.
+    _telemetry: Telemetry | None = None
+    _wrapped: tuple[tuple[type, str], ...] = ()
 
     def instrumentation_dependencies(self) -> Collection[str]:
         """The openai versions this instrumentation supports."""
@@ -61,6 +61,7 @@ class ChatspanInstrumentor(BaseInstrumentor):  # type: ignore[misc]
     def _instrument(self, **kwargs: Any) -> None:
         # Under opentelemetry-instrument an exception here would crash the user's app.
         try:
+            wrapped: list[tuple[type, str]] = []
             self._telemetry = _telemetry(kwargs)
             types = _result_types()
             wrappers: dict[str, Callable[..., Any]] = {
@@ -73,7 +74,8 @@ class ChatspanInstrumentor(BaseInstrumentor):  # type: ignore[misc]
                 if owner is None or not callable(getattr(owner, method, None)):
                     continue
                 wrap_function_wrapper(owner, method, wrappers[kind])
-                self._wrapped.append((owner, method))
+                wrapped.append((owner, method))
+                self._wrapped = tuple(wrapped)
         except Exception:
             logger.warning("chatspan: instrumentation could not be installed", exc_info=True)
 
@@ -82,9 +84,9 @@ class ChatspanInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             # Bound methods captured while instrumented (with_raw_response caches them) keep
             # calling the wrappers: this makes them pass straight through.
             self._telemetry.active = False
-        while self._wrapped:
-            owner, method = self._wrapped.pop()
+        for owner, method in reversed(self._wrapped):
             unwrap(owner, method)
+        self._wrapped = ()
 
 
 def _telemetry(kwargs: dict[str, Any]) -> Telemetry:

@@ -106,12 +106,13 @@ def process_response_hook(
     """
     call = _current_call.get()
     if call is not None and not call.ended:
-        response = kwargs.get("response")
-        guarded(
-            "reading response headers",
-            lambda: call.record_http_response(response.headers, kwargs.get("retries_taken")),
-            None,
-        )
+        headers = getattr(kwargs.get("response"), "headers", None)
+        if headers is not None:
+            guarded(
+                "reading response headers",
+                lambda: call.record_http_response(headers, kwargs.get("retries_taken")),
+                None,
+            )
     return wrapped(*args, **kwargs)
 
 
@@ -187,7 +188,8 @@ def _observe(call: ChatCall, result: Any, types: ResultTypes) -> Any:
                 return RawResponse(result, call)
             # The body is already in memory and parse() caches: the application's own parse()
             # returns this very object, so nothing is read or parsed twice.
-            call.complete(result.parse())
+            raw: Any = result
+            call.complete(raw.parse())
             return result
         if isinstance(result, types.streamed_response):
             return StreamedResponse(result, call)

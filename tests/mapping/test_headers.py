@@ -1,0 +1,117 @@
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from chatspan.mapping.headers import header_attributes, parse_count, parse_go_duration, parse_milliseconds
+
+OPENAI_HEADERS = {
+    "x-request-id": "req_0123456789abcdef0123456789abcdef",
+    "openai-processing-ms": "123",
+    "x-envoy-upstream-service-time": "130",
+    "x-ratelimit-limit-requests": "10000",
+    "x-ratelimit-remaining-requests": "9999",
+    "x-ratelimit-reset-requests": "6ms",
+    "x-ratelimit-limit-tokens": "30000000",
+    "x-ratelimit-remaining-tokens": "29999978",
+    "x-ratelimit-reset-tokens": "6m0s",
+}
+
+
+def test_every_openai_header_maps_with_exact_names_and_types() -> None:
+    attrs = header_attributes(OPENAI_HEADERS)
+    assert attrs == {
+        "openai.request.id": "req_0123456789abcdef0123456789abcdef",
+        "openai.processing.duration": 0.123,
+        "openai.upstream.duration": 0.13,
+        "openai.ratelimit.requests.limit": 10000,
+        "openai.ratelimit.requests.remaining": 9999,
+        "openai.ratelimit.requests.reset": 0.006,
+        "openai.ratelimit.tokens.limit": 30000000,
+        "openai.ratelimit.tokens.remaining": 29999978,
+        "openai.ratelimit.tokens.reset": 360.0,
+    }
+    for key in ("openai.ratelimit.requests.limit", "openai.ratelimit.tokens.remaining"):
+        assert type(attrs[key]) is int
+    for key in ("openai.processing.duration", "openai.ratelimit.tokens.reset"):
+        assert type(attrs[key]) is float
+
+
+def test_absent_headers_set_nothing() -> None:
+    # Azure, vLLM and most compatible servers send none of these.
+    assert header_attributes({"content-type": "application/json"}) == {}
+
+
+def test_malformed_values_are_skipped_not_raised() -> None:
+    attrs = header_attributes(
+        {
+            "openai-processing-ms": "fast",
+            "x-ratelimit-remaining-requests": "-1",
+            "x-ratelimit-limit-tokens": "1e3",
+            "x-ratelimit-reset-tokens": "soon",
+            "x-ratelimit-reset-requests": "1x",
+            "x-envoy-upstream-service-time": "nan",
+            "x-request-id": "",
+        }
+    )
+    assert attrs == {}
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [
+        ("6m0s", 360.0),
+        ("1s", 1.0),
+        ("12ms", 0.012),
+        ("0s", 0.0),
+        ("0", 0.0),
+        ("1h2m3.5s", 3723.5),
+        ("1m30.5s", 90.5),
+        ("250µs", 0.00025),
+        ("250us", 0.00025),
+        ("7ns", 7e-9),
+        (".5s", 0.5),
+        ("2", 2.0),
+        (" 17ms ", 0.017),
+    ],
+)
+def test_go_durations(text: str, seconds: float) -> None:
+    assert parse_go_duration(text) == pytest.approx(seconds)
+
+
+@pytest.mark.parametrize("text", ["", "s", "ms", "1d", "1m-3s", "abc", "1s2", "-1s", "inf", "1 s", None])
+def test_bad_go_durations(text: str | None) -> None:
+    assert parse_go_duration(text) is None
+
+
+def test_counts_and_milliseconds() -> None:
+    assert parse_count("42") == 42
+    assert parse_count("٤٢") is None  # non-ASCII digits are not a count on the wire
+    assert parse_count(None) is None
+    assert parse_milliseconds("1500") == 1.5
+    assert parse_milliseconds("12.5") == 0.0125
+    assert parse_milliseconds("-3") is None
+
+
+@given(st.dictionaries(st.sampled_from(sorted(OPENAI_HEADERS)), st.text(max_size=30)))
+def test_any_header_values_never_raise(headers: dict[str, str]) -> None:
+    attrs = header_attributes(headers)
+    assert set(attrs) <= {
+        "openai.request.id",
+        "openai.processing.duration",
+        "openai.upstream.duration",
+        "openai.ratelimit.requests.limit",
+        "openai.ratelimit.requests.remaining",
+        "openai.ratelimit.requests.reset",
+        "openai.ratelimit.tokens.limit",
+        "openai.ratelimit.tokens.remaining",
+        "openai.ratelimit.tokens.reset",
+    }
+
+
+@given(st.integers(min_value=0, max_value=99), st.integers(min_value=0, max_value=59), st.integers(0, 59999))
+def test_go_duration_round_trip(hours: int, minutes: int, millis: int) -> None:
+    seconds = millis / 1000
+    text = (f"{hours}h" if hours else "") + (f"{minutes}m" if hours or minutes else "") + f"{seconds:g}s"
+    assert parse_go_duration(text) == pytest.approx(hours * 3600 + minutes * 60 + seconds)

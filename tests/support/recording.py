@@ -1,0 +1,80 @@
+"""Providers with in-memory exporters that a test owns, and helpers to read what they got."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from chatspan import ChatspanInstrumentor
+
+
+@dataclass
+class Recording:
+    """What one instrumented test recorded."""
+
+    exporter: InMemorySpanExporter = field(default_factory=InMemorySpanExporter)
+    reader: InMemoryMetricReader = field(default_factory=InMemoryMetricReader)
+
+    def spans(self) -> list[ReadableSpan]:
+        return list(self.exporter.get_finished_spans())
+
+    def only_span(self) -> ReadableSpan:
+        spans = self.spans()
+        assert len(spans) == 1, [s.name for s in spans]
+        return spans[0]
+
+    def metrics(self) -> dict[str, list[Any]]:
+        """Metric name -> its data points."""
+        data = self.reader.get_metrics_data()
+        found: dict[str, list[Any]] = {}
+        if data is None:
+            return found
+        for resource in data.resource_metrics:
+            for scope in resource.scope_metrics:
+                for metric in scope.metrics:
+                    found.setdefault(metric.name, []).extend(metric.data.data_points)
+        return found
+
+    def everything_exported(self) -> str:
+        """Every span as JSON, for searching for what must never appear."""
+        return "\n".join(span.to_json() for span in self.spans())
+
+
+@contextmanager
+def instrumented() -> Iterator[Recording]:
+    """Instrument with fresh providers for the length of the block; always uninstruments."""
+    recording = Recording()
+    tracer_provider = TracerProvider()
+    tracer_provider.add_span_processor(SimpleSpanProcessor(recording.exporter))
+    meter_provider = MeterProvider(metric_readers=[recording.reader])
+    instrumentor = ChatspanInstrumentor()
+    instrumentor.instrument(tracer_provider=tracer_provider, meter_provider=meter_provider)
+    try:
+        yield recording
+    finally:
+        instrumentor.uninstrument()
+        tracer_provider.shutdown()
+        meter_provider.shutdown()
+
+
+def attributes(span: ReadableSpan) -> dict[str, Any]:
+    """The span's attributes as a plain dict (tuples kept as the SDK stores them)."""
+    return dict(span.attributes or {})
+
+
+def parsed_json(value: object) -> Any:
+    assert isinstance(value, str)
+    return json.loads(value)
+
+
+def point_attributes(points: list[Any]) -> list[Mapping[str, Any]]:
+    return [dict(point.attributes) for point in points]
