@@ -1,4 +1,4 @@
-"""OpenAI's error responses: `{"error": {"message", "type", "param", "code"}}` with the status it goes with."""
+"""OpenAI's error responses: `{"error": {"message", "type", "param", "code"}}` and their statuses."""
 
 from __future__ import annotations
 

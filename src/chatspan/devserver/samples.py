@@ -126,7 +126,9 @@ class _Sampler:
         if not isinstance(properties, dict) or not isinstance(required, list):
             return {}
         return {
-            key: self.value(properties.get(key, {}), key, depth + 1) for key in required if isinstance(key, str)
+            key: self.value(properties.get(key, {}), key, depth + 1)
+            for key in required
+            if isinstance(key, str)
         }
 
     def _string(self, schema: dict[str, Any], name: str) -> str:

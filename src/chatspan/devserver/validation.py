@@ -266,14 +266,13 @@ def _tools(body: dict[str, Any]) -> tuple[list[dict[str, Any]], Any]:
                 f"Invalid value for 'tool_choice': tool {json.dumps(name)} is not among the 'tools'.",
                 param="tool_choice",
             )
-    elif tool_choice is not None and not isinstance(tool_choice, dict):
-        if tool_choice not in ("none", "auto", "required"):
-            raise invalid_request(
-                f"Invalid value: {json.dumps(tool_choice)}. Supported values are: 'none', 'auto', and "
-                "'required'.",
-                param="tool_choice",
-                code="invalid_value",
-            )
+    elif not isinstance(tool_choice, dict) and tool_choice not in (None, "none", "auto", "required"):
+        raise invalid_request(
+            f"Invalid value: {json.dumps(tool_choice)}. Supported values are: 'none', 'auto', and "
+            "'required'.",
+            param="tool_choice",
+            code="invalid_value",
+        )
     return tools, tool_choice
 
 

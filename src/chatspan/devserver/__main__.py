@@ -1,0 +1,79 @@
+"""`python -m chatspan.devserver`: serve until SIGINT or SIGTERM.
+
+Prints exactly one line on stdout once the server accepts requests:
+``chatspan devserver listening on http://127.0.0.1:PORT/v1``. Errors are one line on stderr and a
+non-zero exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from types import FrameType
+
+from chatspan.devserver.faults import FaultSyntaxError
+from chatspan.devserver.server import DEFAULT_RPM, DEFAULT_TPM, HOST, DevServer
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m chatspan.devserver",
+        description="A local OpenAI-compatible chat completions server (binds 127.0.0.1 only).",
+    )
+    parser.add_argument("--port", type=int, default=0, help="port to listen on; 0 picks a free one")
+    parser.add_argument("--host", default=HOST, help=f"only {HOST} is accepted")
+    parser.add_argument("--api-key", default=None, help="accept only this Bearer key (default: any key)")
+    parser.add_argument("--rpm", type=int, default=DEFAULT_RPM, help="requests per minute limit")
+    parser.add_argument("--tpm", type=int, default=DEFAULT_TPM, help="tokens per minute limit")
+    parser.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="FAULT",
+        help="fault applied to every chat request, e.g. 500;times=1 (repeatable)",
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the devserver until SIGINT/SIGTERM; returns the exit code."""
+    args = _parser().parse_args(argv)
+    if args.host != HOST:
+        print(
+            f"error: the chatspan devserver binds {HOST} only; refusing --host {args.host}", file=sys.stderr
+        )
+        return 2
+    if args.rpm < 1 or args.tpm < 1:
+        print("error: --rpm and --tpm must be at least 1", file=sys.stderr)
+        return 2
+    try:
+        server = DevServer(args.port, api_key=args.api_key, rpm=args.rpm, tpm=args.tpm, faults=args.fault)
+        server.start()
+    except FaultSyntaxError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except OSError as error:
+        print(f"error: cannot listen on {HOST}:{args.port}: {error.strerror or error}", file=sys.stderr)
+        return 1
+    stop = threading.Event()
+
+    def _request_stop(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, _request_stop)
+    signal.signal(signal.SIGTERM, _request_stop)
+    try:
+        print(f"chatspan devserver listening on {server.base_url}", flush=True)
+        # A timed wait keeps the main thread responsive to signals on every platform.
+        while not stop.wait(0.5):
+            pass
+    finally:
+        server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

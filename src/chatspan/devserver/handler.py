@@ -1,0 +1,364 @@
+"""HTTP handling: routes, OpenAI's response headers, JSON and server-sent-event responses, faults.
+
+HTTP/1.1 with keep-alive: JSON responses carry `Content-Length`, streams `Transfer-Encoding:
+chunked`. Every response, errors included, carries the headers OpenAI sends (`x-request-id`,
+`openai-processing-ms`, `openai-version`, `openai-organization`, `x-envoy-upstream-service-time`
+and the six `x-ratelimit-*`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import math
+import secrets
+import socket
+import sys
+import threading
+import time
+from collections.abc import Iterable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import urlsplit
+
+from chatspan.devserver.chunks import completion_chunks
+from chatspan.devserver.completions import build_completion, prompt_tokens
+from chatspan.devserver.errors import (
+    ApiError,
+    incorrect_api_key,
+    invalid_request,
+    invalid_url,
+    missing_api_key,
+    rate_limit_error,
+    status_error,
+)
+from chatspan.devserver.faults import (
+    FAULT_HEADER,
+    RETRY_COUNT_HEADER,
+    FaultPlan,
+    FaultSyntaxError,
+    parse_faults,
+    plan_faults,
+    retry_count,
+)
+from chatspan.devserver.ratelimit import RateLimitState
+from chatspan.devserver.state import ServerState
+from chatspan.devserver.store import stored_record
+from chatspan.devserver.validation import parse_body, read_chat_request
+
+logger = logging.getLogger(__name__)
+
+CHAT_PATH = "/v1/chat/completions"
+FAULTS_PATH = "/_chatspan/faults"
+OPENAI_VERSION = "2020-10-01"
+IDLE_TIMEOUT = 30.0
+"""Seconds an idle keep-alive connection is kept open."""
+
+
+class DevHTTPServer(ThreadingHTTPServer):
+    """A threading HTTP server that knows its `ServerState` and can cut its open connections."""
+
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], state: ServerState) -> None:
+        self.state = state
+        self._connections: set[socket.socket] = set()
+        self._connections_lock = threading.Lock()
+        super().__init__(address, ChatHandler)
+
+    def get_request(self) -> tuple[socket.socket, Any]:
+        """Accept a connection and remember it until it closes."""
+        connection, address = super().get_request()
+        with self._connections_lock:
+            self._connections.add(connection)
+        return connection, address
+
+    def shutdown_request(self, request: Any) -> None:
+        """Forget and close a connection."""
+        with self._connections_lock:
+            self._connections.discard(request)
+        super().shutdown_request(request)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Log a connection's failure instead of printing it: a client that hangs up is no error."""
+        error = sys.exc_info()[1]
+        if isinstance(error, (ConnectionError, TimeoutError)):
+            logger.debug("connection from %s ended: %r", client_address, error)
+        else:
+            logger.exception("devserver failed on a connection from %s", client_address)
+
+    def close_connections(self) -> None:
+        """Shut every open connection, so idle keep-alive handler threads end now."""
+        with self._connections_lock:
+            connections = list(self._connections)
+        for connection in connections:
+            # OSError: its handler closed it meanwhile.
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
+
+
+class _DroppedConnection(Exception):
+    """The handler dropped the connection on purpose (`drop-after`)."""
+
+
+class ChatHandler(BaseHTTPRequestHandler):
+    """One connection's requests; `server.state` (a `ServerState`) holds what they share."""
+
+    protocol_version = "HTTP/1.1"
+    server_version = "chatspan-devserver"
+    sys_version = ""
+    timeout = IDLE_TIMEOUT
+
+    _started: float
+    _request_id: str
+    _responded: bool
+
+    server: DevHTTPServer
+
+    @property
+    def _state(self) -> ServerState:
+        return self.server.state
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Send the access log to `logging` (DEBUG) instead of stderr."""
+        logger.debug("%s - " + format, self.address_string(), *args)
+
+    def do_GET(self) -> None:
+        """Serve GET."""
+        self._dispatch()
+
+    def do_POST(self) -> None:
+        """Serve POST."""
+        self._dispatch()
+
+    def do_DELETE(self) -> None:
+        """Serve DELETE (no route yet: 404)."""
+        self._dispatch()
+
+    def do_PUT(self) -> None:
+        """Serve PUT (no route: 404)."""
+        self._dispatch()
+
+    def do_PATCH(self) -> None:
+        """Serve PATCH (no route: 404)."""
+        self._dispatch()
+
+    def _dispatch(self) -> None:
+        self._started = time.monotonic()
+        self._request_id = "req_" + secrets.token_hex(16)
+        self._responded = False
+        path = urlsplit(self.path).path
+        try:
+            raw = self._read_body()
+            if path == CHAT_PATH and self.command == "POST":
+                self._authorize()
+                self._chat(raw)
+            elif path == FAULTS_PATH and self.command in ("GET", "POST"):
+                self._control_faults(raw)
+            else:
+                raise invalid_url(self.command, path)
+        except ApiError as error:
+            self._send_error(error)
+        except _DroppedConnection:
+            self.close_connection = True
+        except (BrokenPipeError, ConnectionResetError, TimeoutError):
+            # The client went away mid-response; nothing left to answer.
+            self.close_connection = True
+        except Exception:
+            logger.exception("devserver failed on %s %s", self.command, self.path)
+            if self._responded:
+                # Too late for an error response: hanging up tells the client the answer broke.
+                self.close_connection = True
+            else:
+                self._send_error(status_error(500))
+
+    def _read_body(self) -> bytes:
+        if self.headers.get("transfer-encoding", "").lower() == "chunked":
+            parts: list[bytes] = []
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass
+                    return b"".join(parts)
+                parts.append(self.rfile.read(size))
+                self.rfile.readline()
+        length = self.headers.get("content-length")
+        if length is None or not length.isdigit():
+            return b""
+        return self.rfile.read(int(length))
+
+    def _authorize(self) -> None:
+        expected = self._state.api_key
+        if expected is None:
+            return
+        scheme, _, token = self.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise missing_api_key()
+        if token.strip() != expected:
+            raise incorrect_api_key(token.strip())
+
+    def _control_faults(self, raw: bytes) -> None:
+        if self.command == "POST":
+            try:
+                texts = json.loads(raw)
+            except ValueError:
+                texts = None
+            if not isinstance(texts, list) or not all(isinstance(text, str) for text in texts):
+                raise invalid_request("POST /_chatspan/faults takes a JSON list of fault strings.")
+            try:
+                self._state.set_faults(texts)
+            except FaultSyntaxError as error:
+                raise invalid_request(str(error), param="faults") from None
+        self._send_json(200, {"faults": list(self._state.faults()[1])})
+
+    def _fault_plan(self) -> FaultPlan:
+        persistent, _ = self._state.faults()
+        try:
+            per_request = parse_faults(self.headers.get_all(FAULT_HEADER) or [])
+        except FaultSyntaxError as error:
+            raise invalid_request(f"Invalid {FAULT_HEADER} header: {error}", param=FAULT_HEADER) from None
+        return plan_faults([*per_request, *persistent], retry_count(self.headers.get(RETRY_COUNT_HEADER)))
+
+    def _chat(self, raw: bytes) -> None:
+        plan = self._fault_plan()
+        self._pause(plan.latency)
+        if plan.status is not None:
+            raise self._fault_error(plan)
+        request = read_chat_request(parse_body(raw))
+        cached = self._state.prompt_cache.cached_tokens(request.messages, prompt_tokens(request.messages))
+        completion = build_completion(request, cached_tokens=cached)
+        usage = completion.usage()
+        decision = self._state.limiter.acquire(usage["total_tokens"])
+        if not decision.allowed:
+            requested = 1 if decision.exceeded == "requests" else usage["total_tokens"]
+            limit = (
+                decision.state.limit_requests
+                if decision.exceeded == "requests"
+                else decision.state.limit_tokens
+            )
+            error = rate_limit_error(
+                decision.exceeded or "requests",
+                request.model,
+                limit=limit,
+                used=decision.used,
+                requested=requested,
+                retry_after=decision.retry_after,
+            )
+            error.headers.update(_retry_after_headers(decision.retry_after))
+            raise error
+        if request.store:
+            record = stored_record(completion.response(), request.body, self._request_id, request.metadata)
+            self._state.store.put(record)
+        if not request.stream:
+            self._send_completion(completion.response(), plan, decision.state)
+            return
+        chunks = completion_chunks(
+            completion, include_usage=request.include_usage, include_obfuscation=request.include_obfuscation
+        )
+        self._send_stream((json.dumps(chunk) for chunk in chunks), plan, decision.state)
+
+    def _fault_error(self, plan: FaultPlan) -> ApiError:
+        status = plan.status or 500
+        if status == 429:
+            error = ApiError(
+                429,
+                "Rate limit reached (injected by the chatspan devserver's x-chatspan-fault).",
+                type="requests",
+                code="rate_limit_exceeded",
+            )
+        else:
+            error = status_error(status)
+        if plan.retry_after is not None:
+            error.headers.update(_retry_after_headers(plan.retry_after))
+        return error
+
+    def _pause(self, seconds: float) -> None:
+        # Waiting on the stop event lets DevServer.stop() cut a fault's delay short; a stopping
+        # server then hangs up rather than answer half-way through its shutdown.
+        if seconds > 0 and self._state.stopping.wait(seconds):
+            self._drop()
+
+    def _common_headers(self, state: RateLimitState | None = None) -> dict[str, str]:
+        processing_ms = int((time.monotonic() - self._started) * 1000)
+        headers = {
+            "openai-organization": self._state.organization,
+            "openai-processing-ms": str(processing_ms),
+            "openai-version": OPENAI_VERSION,
+            "x-request-id": self._request_id,
+            # Envoy's time wraps the backend's, so it is never smaller.
+            "x-envoy-upstream-service-time": str(processing_ms + 1),
+        }
+        headers.update((state or self._state.limiter.state()).headers())
+        return headers
+
+    def _start_response(self, status: int, content_type: str, headers: dict[str, str]) -> None:
+        self._responded = True
+        self.send_response(status)
+        self.send_header("content-type", content_type)
+        for name, value in headers.items():
+            self.send_header(name, value)
+
+    def _send_json(
+        self,
+        status: int,
+        body: object,
+        state: RateLimitState | None = None,
+        extra: dict[str, str] | None = None,
+    ) -> None:
+        payload = json.dumps(body).encode()
+        self._start_response(status, "application/json", {**self._common_headers(state), **(extra or {})})
+        self.send_header("content-length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def _send_error(self, error: ApiError) -> None:
+        self._send_json(error.status, error.body(), extra=error.headers)
+
+    def _drop(self) -> None:
+        self.wfile.flush()
+        with contextlib.suppress(OSError):  # DevServer.stop() may have shut it already
+            self.connection.shutdown(socket.SHUT_RDWR)
+        raise _DroppedConnection
+
+    def _send_completion(self, body: dict[str, Any], plan: FaultPlan, state: RateLimitState) -> None:
+        if plan.drop_after is not None:
+            self._drop()
+        if plan.malformed:
+            payload = json.dumps(body).encode()
+            self._start_response(200, "application/json", self._common_headers(state))
+            self.send_header("content-length", str(len(payload) // 2))
+            self.end_headers()
+            self.wfile.write(payload[: len(payload) // 2])
+            return
+        self._send_json(200, body, state)
+
+    def _send_stream(self, events: Iterable[str], plan: FaultPlan, state: RateLimitState) -> None:
+        self._start_response(200, "text/event-stream; charset=utf-8", self._common_headers(state))
+        self.send_header("transfer-encoding", "chunked")
+        self.send_header("cache-control", "no-cache")
+        self.end_headers()
+        self.wfile.flush()
+        self._pause(plan.first_token)
+        sent = 0
+        for event in events:
+            if plan.drop_after is not None and sent >= plan.drop_after:
+                self._drop()
+            if sent > 0:
+                self._pause(plan.chunk_delay)
+            data = event[: len(event) // 2] if plan.malformed and sent == 0 else event
+            self._write_chunk(f"data: {data}\n\n".encode())
+            sent += 1
+        if plan.drop_after is not None and sent >= plan.drop_after:
+            self._drop()
+        self._write_chunk(b"data: [DONE]\n\n")
+        self.wfile.write(b"0\r\n\r\n")
+
+    def _write_chunk(self, data: bytes) -> None:
+        self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+
+
+def _retry_after_headers(seconds: float) -> dict[str, str]:
+    """`retry-after` in whole seconds as OpenAI sends it, and `retry-after-ms`, which the SDK prefers."""
+    return {"retry-after": str(math.ceil(seconds)), "retry-after-ms": str(math.ceil(seconds * 1000))}

@@ -1,0 +1,118 @@
+"""`DevServer`: the devserver's lifecycle, in a background thread, on 127.0.0.1 only."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from types import TracebackType
+
+from chatspan.devserver.handler import DevHTTPServer
+from chatspan.devserver.ratelimit import RateLimiter
+from chatspan.devserver.state import ServerState
+from chatspan.devserver.store import StoredCompletion
+
+HOST = "127.0.0.1"
+DEFAULT_RPM = 5_000
+DEFAULT_TPM = 4_000_000
+
+
+class DevServer:
+    """A local OpenAI-compatible chat completions server; use it as a context manager.
+
+    Binds 127.0.0.1 only (any other `host` raises ValueError): the devserver accepts any request
+    and is for tests and demos. `port=0` picks a free port. `api_key=None` accepts any key.
+    `rpm`/`tpm` are the per-minute limits behind the `x-ratelimit-*` headers and 429s.
+    `faults` start as if passed to `set_faults`.
+    """
+
+    def __init__(
+        self,
+        port: int = 0,
+        *,
+        host: str = HOST,
+        api_key: str | None = None,
+        rpm: int = DEFAULT_RPM,
+        tpm: int = DEFAULT_TPM,
+        organization: str = "user-chatspan-dev",
+        faults: list[str] | None = None,
+    ) -> None:
+        if host != HOST:
+            raise ValueError(f"the chatspan devserver binds {HOST} only, not {host!r}")
+        self._state = ServerState(limiter=RateLimiter(rpm, tpm), api_key=api_key, organization=organization)
+        self._state.set_faults(list(faults or []))
+        self._port = port
+        self._httpd: DevHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> DevServer:
+        """Bind and serve in a background thread; returns self. Raises OSError if the port is taken."""
+        if self._httpd is not None:
+            return self
+        self._state.stopping.clear()
+        self._httpd = DevHTTPServer((HOST, self._port), self._state)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"chatspan-devserver-{self.port}",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving, cut open connections and fault delays short, and free the port."""
+        httpd, thread = self._httpd, self._thread
+        if httpd is None:
+            return
+        self._state.stopping.set()
+        httpd.shutdown()
+        httpd.close_connections()
+        httpd.server_close()
+        if thread is not None:
+            thread.join(timeout=5)
+        self._httpd = self._thread = None
+
+    def __enter__(self) -> DevServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        """The bound port (the requested one until `start()`)."""
+        if self._httpd is None:
+            return self._port
+        return int(self._httpd.server_address[1])
+
+    @property
+    def host(self) -> str:
+        """Always 127.0.0.1."""
+        return HOST
+
+    @property
+    def base_url(self) -> str:
+        """`http://127.0.0.1:PORT/v1`, the `base_url` for `openai.OpenAI`."""
+        return f"http://{HOST}:{self.port}/v1"
+
+    @property
+    def stored(self) -> Mapping[str, StoredCompletion]:
+        """Read-only snapshot of the stored completions, id -> record, in storing order."""
+        return self._state.store.snapshot()
+
+    @property
+    def faults(self) -> list[str]:
+        """The faults applied to every chat request, as given to `set_faults`."""
+        return list(self._state.faults()[1])
+
+    def set_faults(self, faults: list[str]) -> None:
+        """Apply these faults to every following chat request (`[]` clears); see `chatspan.devserver.faults`.
+
+        Raises `FaultSyntaxError` (a ValueError) for a fault it cannot read.
+        """
+        self._state.set_faults(list(faults))

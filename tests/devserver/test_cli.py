@@ -1,0 +1,111 @@
+"""`python -m chatspan.devserver` as a separate process: its one line, serving, SIGTERM/SIGINT, errors."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import openai
+import pytest
+
+import chatspan.devserver
+
+LINE = re.compile(r"^chatspan devserver listening on (http://127\.0\.0\.1:(\d+)/v1)$")
+WAIT = 15.0
+
+
+def _env() -> dict[str, str]:
+    # The package's src directory on the path, whether or not it is installed in this interpreter.
+    source = str(Path(chatspan.devserver.__file__).resolve().parents[2])
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [source, os.environ.get("PYTHONPATH")]))}
+
+
+def _start(*args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "chatspan.devserver", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_env(),
+    )
+
+
+def _first_line(process: subprocess.Popen[str]) -> str:
+    """The first stdout line, or a test failure after WAIT seconds."""
+    assert process.stdout is not None
+    lines: list[str] = []
+    reader = threading.Thread(
+        target=lambda: lines.append(process.stdout.readline() if process.stdout else "")
+    )
+    reader.daemon = True
+    reader.start()
+    reader.join(WAIT)
+    if not lines:
+        process.kill()
+        pytest.fail("the devserver printed nothing in time")
+    return lines[0]
+
+
+@pytest.fixture
+def running() -> Iterator[subprocess.Popen[str]]:
+    process = _start("--port", "0", "--rpm", "7")
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.communicate(timeout=WAIT)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT])
+def test_serves_then_stops_on_signal(running: subprocess.Popen[str], stop_signal: signal.Signals) -> None:
+    line = _first_line(running)
+    match = LINE.match(line.rstrip("\n"))
+    assert match, line
+    with openai.OpenAI(base_url=match.group(1), api_key="sk-test", timeout=10, max_retries=0) as client:
+        raw = client.chat.completions.with_raw_response.create(
+            model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}]
+        )
+    assert raw.headers["x-ratelimit-limit-requests"] == "7"
+    running.send_signal(stop_signal)
+    stdout, stderr = running.communicate(timeout=WAIT)
+    assert running.returncode == 0, stderr
+    assert stdout == ""  # exactly one line in all
+    assert "Traceback" not in stderr
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--host", "0.0.0.0"], "binds 127.0.0.1 only; refusing --host 0.0.0.0"),
+        (["--host", "localhost"], "refusing --host localhost"),
+        (["--fault", "explode"], "unknown fault"),
+        (["--rpm", "0"], "--rpm and --tpm must be at least 1"),
+    ],
+)
+def test_refuses_bad_arguments(args: list[str], message: str) -> None:
+    process = _start("--port", "0", *args)
+    stdout, stderr = process.communicate(timeout=WAIT)
+    assert process.returncode == 2
+    assert stdout == ""
+    assert message in stderr
+    assert "Traceback" not in stderr
+
+
+@pytest.mark.slow
+def test_port_in_use_is_one_clear_line(running: subprocess.Popen[str]) -> None:
+    match = LINE.match(_first_line(running).rstrip("\n"))
+    assert match
+    process = _start("--port", match.group(2))
+    _, stderr = process.communicate(timeout=WAIT)
+    assert process.returncode == 1
+    assert stderr.startswith(f"error: cannot listen on 127.0.0.1:{match.group(2)}")
+    assert len(stderr.strip().splitlines()) == 1
