@@ -38,7 +38,7 @@ OPENAI_RETRIES: Final = "openai.retries"
 """int: how many retries the openai SDK took before the final response."""
 
 CHATSPAN_SOURCE: Final = "chatspan.source"
-"""str: `live` or `backfill`, where the span came from."""
+"""str: `live` (recorded around the call) or `backfill` (made later from a stored completion)."""
 
 TRACEPARENT_METADATA_KEY: Final = "chatspan.traceparent"
 """The metadata key under which a stored completion carries the traceparent of its live span."""

@@ -47,6 +47,7 @@ def assert_chat_span(span: ReadableSpan, *, stream: bool, model: str = MODEL) ->
     assert attrs["gen_ai.operation.name"] == "chat"
     assert attrs["gen_ai.provider.name"] == "openai"
     assert attrs["openai.api.type"] == "chat_completions"
+    assert attrs["chatspan.source"] == "live"
     assert attrs["gen_ai.request.model"] == model
     assert attrs["gen_ai.request.stream"] is stream
     assert attrs["server.address"] == "127.0.0.1"

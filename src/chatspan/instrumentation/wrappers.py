@@ -16,6 +16,7 @@ from typing import Any
 from opentelemetry import context, trace
 from opentelemetry.trace import Span, SpanKind
 
+from chatspan import semconv
 from chatspan.instrumentation.call import ChatCall, Telemetry, guarded
 from chatspan.instrumentation.responses import AsyncStreamedResponse, RawResponse, StreamedResponse
 from chatspan.instrumentation.streams import AsyncChatStream, ChatStream
@@ -27,6 +28,7 @@ from chatspan.mapping.traceparent import metadata_with_traceparent
 logger = logging.getLogger(__name__)
 
 _RAW_RESPONSE_HEADER = "x-stainless-raw-response"
+SOURCE_LIVE = "live"
 
 _current_call: ContextVar[ChatCall | None] = ContextVar("chatspan_current_call", default=None)
 
@@ -128,6 +130,7 @@ def _start(
 ) -> tuple[ChatCall, dict[str, Any]] | None:
     def start() -> tuple[ChatCall, dict[str, Any]]:
         attributes = request_attributes(kwargs)
+        attributes[semconv.CHATSPAN_SOURCE] = SOURCE_LIVE
         base_url = getattr(getattr(instance, "_client", None), "base_url", None)
         attributes.update(
             server_attributes(field(base_url, "host"), field(base_url, "port"), field(base_url, "scheme"))

@@ -1,0 +1,1 @@
+"""The after-the-fact path: stored chat completions become spans, resumably and losing nothing."""

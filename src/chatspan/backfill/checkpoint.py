@@ -1,0 +1,172 @@
+"""Resumable backfill state: which created-time ranges are done, and where an unfinished pass stands.
+
+The state only moves after the exporter confirmed a batch, and every write is atomic (temp file,
+fsync, rename), so a run killed at any instant resumes from its last confirmed batch.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+FORMAT_VERSION = 1
+SETTLE_SECONDS = 600
+"""Completions of the last minutes before a run may not be stored yet (a long stream is stored when
+it ends): that stretch is never marked done, so the next run lists it again."""
+
+
+class CheckpointError(Exception):
+    """The checkpoint cannot be used: unreadable, of another source, or in use; its text says why."""
+
+
+@dataclass
+class Pass:
+    """One listing pass over [since, until], newest first; `cursor` is the last confirmed id."""
+
+    since: int
+    until: int
+    cursor: str | None = None
+    exported: int = 0
+
+
+@dataclass
+class Checkpoint:
+    """What a backfill of one source and filter set has confirmed so far."""
+
+    scope: str
+    covered: list[list[int]] = field(default_factory=list)
+    current: Pass | None = None
+
+    def plan(self, since: int, until: int) -> list[Pass]:
+        """The passes left for [since, until]: the unfinished one first, then the gaps, newest first."""
+        passes = [self.current] if self.current is not None else []
+        covered = _merge([*self.covered, *([[p.since, p.until] for p in passes])])
+        passes.extend(Pass(start, end) for start, end in reversed(_gaps(since, until, covered)))
+        return passes
+
+    def confirm(self, running: Pass, cursor: str, count: int) -> None:
+        """Record that everything up to `cursor` in `running` reached the exporter."""
+        running.cursor = cursor
+        running.exported += count
+        self.current = running
+
+    def finish(self, running: Pass, started_at: int) -> None:
+        """Mark a pass done (except its unsettled tail) and drop it as the current one."""
+        end = min(running.until, started_at - SETTLE_SECONDS)
+        if end >= running.since:
+            self.covered = _merge([*self.covered, [running.since, end]])
+        if self.current is running:
+            self.current = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "version": FORMAT_VERSION,
+            "scope": self.scope,
+            "covered": self.covered,
+            "current": asdict(self.current) if self.current else None,
+        }
+
+
+def scope_key(base_url: str, project: str | None, model: str | None, metadata: dict[str, str]) -> str:
+    """Identify a source and filter set; a checkpoint only resumes a backfill of the same one."""
+    identity = json.dumps([base_url.rstrip("/"), project, model, sorted(metadata.items())])
+    return hashlib.sha256(identity.encode()).hexdigest()[:16]
+
+
+def default_path(scope: str) -> Path:
+    """The checkpoint's place under the user's state directory (XDG_STATE_HOME, ~/.local/state)."""
+    base = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
+    return Path(base) / "chatspan" / f"backfill-{scope}.json"
+
+
+def load(path: Path, scope: str) -> Checkpoint:
+    """Read the checkpoint at `path`; a missing file is a fresh start."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return Checkpoint(scope=scope)
+    except OSError as error:
+        raise CheckpointError(f"cannot read the checkpoint {path}: {error.strerror}") from None
+    try:
+        data = json.loads(text)
+        if data.get("version") != FORMAT_VERSION:
+            raise ValueError("unknown version")
+        current = data.get("current")
+        checkpoint = Checkpoint(
+            scope=str(data["scope"]),
+            covered=[[int(a), int(b)] for a, b in data.get("covered", [])],
+            current=Pass(**current) if current else None,
+        )
+    except (ValueError, KeyError, TypeError):
+        raise CheckpointError(
+            f"the checkpoint {path} is damaged; run again with --restart to start over"
+        ) from None
+    if checkpoint.scope != scope:
+        raise CheckpointError(
+            f"the checkpoint {path} belongs to a backfill of another source or filter set; "
+            "use another --checkpoint, or --restart to overwrite it"
+        )
+    return checkpoint
+
+
+def save(path: Path, checkpoint: Checkpoint) -> None:
+    """Write atomically: a reader (or a crash) sees the old state or the new one, never a mix."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            json.dump(checkpoint.to_json(), out)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+
+
+@contextlib.contextmanager
+def locked(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock beside the checkpoint, so two backfills never move it at once."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_name(path.name + ".lock"), "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise CheckpointError(f"another backfill is using the checkpoint {path}") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _merge(intervals: list[list[int]]) -> list[list[int]]:
+    merged: list[list[int]] = []
+    for start, end in sorted(intervals):
+        if merged and start <= merged[-1][1] + 1:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    return merged
+
+
+def _gaps(since: int, until: int, covered: list[list[int]]) -> list[tuple[int, int]]:
+    gaps: list[tuple[int, int]] = []
+    start = since
+    for low, high in covered:
+        if high < start or low > until:
+            continue
+        if low > start:
+            gaps.append((start, low - 1))
+        start = max(start, high + 1)
+    if start <= until:
+        gaps.append((start, until))
+    return gaps

@@ -1,0 +1,79 @@
+"""One backfill run: plan the passes, page, map, export, confirm — in that order, batch by batch."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from opentelemetry.sdk.resources import Resource
+
+from chatspan.backfill.checkpoint import Checkpoint
+from chatspan.backfill.export import ExportFailed, VerifiedExport
+from chatspan.backfill.progress import Progress, Tally
+from chatspan.backfill.source import StoredCompletionSource, prefetched
+from chatspan.backfill.spans import stored_span
+from chatspan.backfill.window import Selection
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How the spans are made and whether they are sent."""
+
+    resource: Resource
+    capture_content: bool
+    show: Callable[[Any], None] | None = None
+    """Called with each completion a dry run would emit (to list it)."""
+
+
+def run_backfill(
+    *,
+    source: StoredCompletionSource,
+    export: VerifiedExport | None,
+    checkpoint: Checkpoint,
+    save: Callable[[Checkpoint], None],
+    selection: Selection,
+    options: RunOptions,
+    progress: Progress,
+    tally: Tally,
+    now: Callable[[], float] = time.time,
+) -> None:
+    """Emit one span per stored completion the checkpoint has not confirmed yet.
+
+    The checkpoint moves (and is saved) only after the exporter accepted a batch; an exception
+    from paging or exporting leaves it at the last confirmed batch, so a re-run resumes there.
+    Without `export` it is a dry run: it counts (and shows) what would be emitted, and neither
+    exports nor saves.
+    """
+    started_at = int(now())
+    for running in checkpoint.plan(selection.since, selection.until):
+        for page in prefetched(source.pages(running)):
+            spans = [
+                stored_span(
+                    completion,
+                    resource=options.resource,
+                    capture_content=options.capture_content,
+                    messages=page.messages.get(completion.id),
+                )
+                for completion in page.completions
+            ]
+            if export is None and options.show is not None:
+                for completion in page.completions:
+                    options.show(completion)
+            tally.listed += page.seen
+            tally.skipped += page.seen - len(spans)
+            if export is not None:
+                try:
+                    export.export(spans)
+                except ExportFailed:
+                    tally.failed += len(spans)
+                    raise
+                if page.cursor is not None:
+                    checkpoint.confirm(running, page.cursor, len(spans))
+                    save(checkpoint)
+            tally.exported += len(spans)
+            progress.update(tally)
+        if export is not None:
+            checkpoint.finish(running, started_at)
+            save(checkpoint)

@@ -1,0 +1,205 @@
+"""Stored chat completions, page by page, through the openai SDK's own cursor pager.
+
+The SDK handles auth, base URLs, Azure and retries with `retry-after`; this module adds the window
+(newest first, stopping at its start), a second look at the filters, a bounded retry for pages the
+SDK could not parse, and the input messages of each completion when asked for.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import openai
+
+from chatspan.backfill.checkpoint import Pass
+from chatspan.backfill.window import Selection
+
+logger = logging.getLogger(__name__)
+
+_T = TypeVar("_T")
+
+
+class SourceError(Exception):
+    """The stored list could not be read; its text says which page and why."""
+
+
+class AuthenticationFailed(SourceError):
+    """The API refused the key (401/403)."""
+
+
+@dataclass(frozen=True)
+class StoredPage:
+    """One page of the list: the completions to emit, and where the next page starts."""
+
+    completions: list[Any]
+    seen: int
+    """Items on the page inside the pass's time range (emitted or filtered out)."""
+    cursor: str | None
+    """Id of the page's last item: a resumed pass lists `after` it."""
+    messages: dict[str, list[Any]]
+    """Input messages by completion id, when they were asked for."""
+
+
+class StoredCompletionSource:
+    """Page through `client.chat.completions.list`, newest first, one pass at a time."""
+
+    def __init__(
+        self,
+        client: openai.OpenAI,
+        selection: Selection,
+        *,
+        page_size: int = 100,
+        with_messages: bool = False,
+        concurrency: int = 4,
+        page_attempts: int = 3,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._client = client
+        self._selection = selection
+        self._page_size = page_size
+        self._with_messages = with_messages
+        self._concurrency = concurrency
+        self._page_attempts = page_attempts
+        self._sleep = sleep
+
+    def pages(self, running: Pass) -> Iterator[StoredPage]:
+        """Yield the pages of one pass, from its cursor down to its `since`."""
+        query: dict[str, Any] = {"order": "desc", "limit": self._page_size}
+        if self._selection.model:
+            query["model"] = self._selection.model
+        if self._selection.metadata:
+            query["metadata"] = dict(self._selection.metadata)
+        if running.cursor:
+            query["after"] = running.cursor
+        where = f"after {running.cursor}" if running.cursor else "first page"
+        page = self._fetch(where, lambda: self._client.chat.completions.list(**query))
+        while True:
+            items = list(page.data or ())
+            in_range = []
+            reached_start = False
+            for item in items:
+                created = item.created if isinstance(item.created, int) else None
+                if created is None:
+                    raise SourceError(f"stored completion {item.id!r} has no usable 'created' field")
+                if created < running.since:
+                    reached_start = True
+                    break
+                if created <= running.until:
+                    in_range.append(item)
+            chosen = [c for c in in_range if self._selection.matches(c.created, c.model, _metadata(c))]
+            cursor = items[-1].id if items else running.cursor
+            yield StoredPage(chosen, len(in_range), cursor, self.messages(chosen))
+            if reached_start or not items or not page.has_next_page():
+                return
+            page = self._fetch(f"after {cursor}", page.get_next_page)
+
+    def messages(self, completions: list[Any]) -> dict[str, list[Any]]:
+        """Fetch the input messages of each completion (every page of each), a few at a time."""
+        if not self._with_messages or not completions:
+            return {}
+
+        def fetch(completion_id: str) -> list[Any]:
+            return self._fetch(
+                f"messages of {completion_id}",
+                lambda: list(
+                    self._client.chat.completions.messages.list(completion_id, limit=100, order="asc")
+                ),
+            )
+
+        with ThreadPoolExecutor(max_workers=self._concurrency) as pool:
+            ids = [c.id for c in completions]
+            return dict(zip(ids, pool.map(fetch, ids), strict=True))
+
+    def retrieve(self, completion_id: str) -> Any:
+        """One stored completion by id (for `chatspan get`)."""
+        return self._fetch(completion_id, lambda: self._client.chat.completions.retrieve(completion_id))
+
+    def _fetch(self, where: str, request: Callable[[], _T]) -> _T:
+        # The SDK already retried 429/5xx/connection errors with its backoff; what reaches here is
+        # either final (auth, 4xx) or a page it could not parse, which one more try may mend.
+        delay = 1.0
+        for attempt in range(1, self._page_attempts + 1):
+            try:
+                return request()
+            except (openai.AuthenticationError, openai.PermissionDeniedError) as error:
+                raise AuthenticationFailed(
+                    f"the API refused the key ({error.status_code}): check OPENAI_API_KEY "
+                    "and that it may read stored completions"
+                ) from None
+            except openai.NotFoundError as error:
+                raise SourceError(f"{where}: not found ({error.status_code}): {_message(error)}") from None
+            except openai.BadRequestError as error:
+                raise SourceError(f"{where}: the API rejected the request: {_message(error)}") from None
+            except (openai.APIError, ValueError) as error:
+                if attempt == self._page_attempts:
+                    raise SourceError(
+                        f"{where}: still failing after {attempt} attempts ({_describe(error)}); "
+                        "nothing was skipped: run again to resume"
+                    ) from None
+                logger.info("%s failed (%s); trying again in %.0fs", where, _describe(error), delay)
+                self._sleep(delay)
+                delay *= 2
+        raise AssertionError("unreachable")
+
+
+def prefetched(pages: Iterator[_T], depth: int = 2) -> Iterator[_T]:
+    """Read pages ahead in a thread, so listing the next page overlaps exporting this one."""
+    buffer: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for page in pages:
+                while not stop.is_set():
+                    try:
+                        buffer.put(("page", page), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            buffer.put(("end", None))
+        except BaseException as error:
+            buffer.put(("error", error))
+
+    worker = threading.Thread(target=produce, name="chatspan-prefetch", daemon=True)
+    worker.start()
+    try:
+        while True:
+            kind, value = buffer.get()
+            if kind == "end":
+                return
+            if kind == "error":
+                raise value
+            yield value
+    finally:
+        stop.set()
+
+
+def _metadata(completion: Any) -> object:
+    metadata = getattr(completion, "metadata", None)
+    return dict(metadata) if metadata is not None else None
+
+
+def _message(error: openai.APIStatusError) -> str:
+    body = error.body
+    if isinstance(body, dict):
+        message = body.get("message") or (body.get("error") or {}).get("message")
+        if isinstance(message, str):
+            return message
+    return str(error)
+
+
+def _describe(error: Exception) -> str:
+    if isinstance(error, openai.APIStatusError):
+        return f"HTTP {error.status_code}"
+    if isinstance(error, openai.APIConnectionError):
+        return "connection failed"
+    return type(error).__name__

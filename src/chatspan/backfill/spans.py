@@ -1,0 +1,105 @@
+"""A stored completion -> one finished span: deterministic ids, timed at `created`.
+
+The list holds no duration, so the span is zero-length and says where it came from
+(`chatspan.source`=`backfill`). Its attributes come from the same mapping as a live span's.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from typing import Any
+
+from opentelemetry.attributes import BoundedAttributes
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.sdk.util.instrumentation import InstrumentationScope
+from opentelemetry.trace import SpanContext, SpanKind, TraceFlags
+from opentelemetry.util.types import AttributeValue
+
+from chatspan import semconv
+from chatspan.mapping._values import field
+from chatspan.mapping.completion import completion_attributes
+from chatspan.mapping.messages import input_message_attributes, output_message_attributes
+from chatspan.mapping.request import request_attributes, span_name
+from chatspan.mapping.traceparent import parse_traceparent
+from chatspan.version import __version__
+
+SOURCE_BACKFILL = "backfill"
+SCOPE = InstrumentationScope("chatspan.backfill", __version__, "https://opentelemetry.io/schemas/1.37.0")
+
+# Stored completions repeat the request fields that the live path reads from create()'s arguments.
+_REQUEST_FIELDS = (
+    "seed",
+    "temperature",
+    "top_p",
+    "presence_penalty",
+    "frequency_penalty",
+    "service_tier",
+    "metadata",
+    "response_format",
+)
+
+
+def span_ids(completion_id: str) -> tuple[int, int]:
+    """Derive (trace id, span id) from a completion id: the same completion always gives the same span."""
+    digest = hashlib.sha256(b"chatspan.backfill\x00" + completion_id.encode("utf-8")).digest()
+    # Ids of all zeros are invalid in W3C trace context; a sha256 prefix of zeros is only theoretical.
+    trace_id = int.from_bytes(digest[:16], "big") or 1
+    span_id = int.from_bytes(digest[16:24], "big") or 1
+    return trace_id, span_id
+
+
+def stored_span(
+    completion: Any,
+    *,
+    resource: Resource,
+    capture_content: bool,
+    messages: Sequence[Any] | None = None,
+) -> ReadableSpan:
+    """Build the finished span of one stored completion (an SDK object or its JSON dict).
+
+    When its metadata carries `chatspan.traceparent`, the span joins that trace as a child of the
+    live span and is named `stored chat {model}`.
+    """
+    completion_id = str(field(completion, "id"))
+    model = field(completion, "model")
+    request = {name: field(completion, name) for name in _REQUEST_FIELDS}
+    request["model"] = model
+    request["store"] = True
+    attributes: dict[str, AttributeValue] = request_attributes(request)
+    attributes.update(completion_attributes(completion))
+    request_id = field(completion, "request_id")
+    if isinstance(request_id, str) and request_id:
+        attributes[semconv.OPENAI_REQUEST_ID] = request_id
+    attributes[semconv.CHATSPAN_SOURCE] = SOURCE_BACKFILL
+    if capture_content:
+        if messages is not None:
+            attributes.update(input_message_attributes(messages))
+        attributes.update(output_message_attributes(field(completion, "choices") or ()))
+
+    trace_id, span_id = span_ids(completion_id)
+    metadata = field(completion, "metadata")
+    parent = (
+        parse_traceparent(metadata.get(semconv.TRACEPARENT_METADATA_KEY))
+        if isinstance(metadata, dict)
+        else None
+    )
+    name = span_name(model)
+    if parent is not None:
+        trace_id = parent.trace_id
+        name = f"stored {name}"
+    created = field(completion, "created")
+    timestamp = int(created) * 1_000_000_000 if isinstance(created, int) else 0
+    return ReadableSpan(
+        name=name,
+        context=SpanContext(trace_id, span_id, is_remote=False, trace_flags=TraceFlags(TraceFlags.SAMPLED)),
+        parent=parent,
+        resource=resource,
+        # Cleaned as the SDK cleans a live span's (sequences become tuples), so both export alike.
+        attributes=BoundedAttributes(attributes=attributes, immutable=True, max_value_len=None),
+        kind=SpanKind.CLIENT,
+        start_time=timestamp,
+        end_time=timestamp,
+        instrumentation_scope=SCOPE,
+    )

@@ -1,0 +1,294 @@
+"""`chatspan` commands: parse, call, report. User errors become one line and a distinct exit code."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import sys
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from types import FrameType
+from typing import Any, NoReturn
+
+from chatspan import environment_variables as env
+from chatspan.version import __version__
+
+EXIT_OK = 0
+EXIT_USAGE = 2
+EXIT_CONFIG = 3
+EXIT_AUTH = 4
+EXIT_API = 5
+EXIT_EXPORT = 6
+EXIT_INTERRUPTED = 130
+
+
+class UserError(Exception):
+    """An error the user can fix; printed as one line, exits with `code`."""
+
+    def __init__(self, message: str, code: int) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `chatspan` console script."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, format="%(message)s")
+    _terminate_like_ctrl_c()
+    try:
+        code: int = args.command(args)
+        return code
+    except UserError as error:
+        print(f"chatspan: error: {error}", file=sys.stderr)
+        return error.code
+    except KeyboardInterrupt:
+        print("chatspan: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="chatspan",
+        description="OpenAI chat completions as OpenTelemetry spans.",
+    )
+    parser.add_argument("--version", action="version", version=f"chatspan {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log what happens, including retries")
+    commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
+
+    backfill = commands.add_parser(
+        "backfill",
+        help="emit one span per stored chat completion to the OTLP exporter",
+        description=(
+            "Page through the stored chat completions (store=true) and emit one span per completion, "
+            "timed at its `created`, to the exporter configured by OTEL_EXPORTER_OTLP_*. Resumable: "
+            "a checkpoint records what the collector confirmed."
+        ),
+    )
+    backfill.add_argument(
+        "--since", help="window start: ISO date/date-time or a span back from now (default 30d)"
+    )
+    backfill.add_argument("--until", help="window end, same forms (default now)")
+    backfill.add_argument("--model", help="only completions of this model")
+    backfill.add_argument(
+        "--metadata",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="only completions with this pair (repeatable; all must match)",
+    )
+    messages = backfill.add_mutually_exclusive_group()
+    messages.add_argument(
+        "--with-messages",
+        dest="with_messages",
+        action="store_true",
+        default=None,
+        help="fetch each completion's input messages (default: on when content capture is on)",
+    )
+    messages.add_argument("--no-messages", dest="with_messages", action="store_false")
+    backfill.add_argument(
+        "--dry-run", action="store_true", help="list and count what would be emitted; export nothing"
+    )
+    backfill.add_argument(
+        "--checkpoint", type=Path, help="checkpoint file (default: under the user's state directory)"
+    )
+    backfill.add_argument("--restart", action="store_true", help="ignore and overwrite the checkpoint")
+    backfill.add_argument(
+        "--json", action="store_true", help="print the summary as one JSON object on stdout"
+    )
+    backfill.add_argument(
+        "--page-size", type=_positive_int, default=100, help="completions per page (default 100)"
+    )
+    backfill.add_argument(
+        "--concurrency", type=_positive_int, default=4, help="message fetches at once (default 4)"
+    )
+    backfill.add_argument(
+        "--timeout", type=_positive_float, default=60.0, help="seconds per API request (default 60)"
+    )
+    backfill.add_argument(
+        "--max-retries", type=_non_negative_int, default=5, help="SDK retries per request (default 5)"
+    )
+    backfill.set_defaults(command=_backfill)
+
+    get = commands.add_parser(
+        "get", help="show one stored completion: created, model, usage, request id, metadata"
+    )
+    get.add_argument("completion_id", metavar="COMPLETION_ID")
+    get.add_argument("--json", action="store_true", help="print it as one JSON object")
+    get.add_argument("--timeout", type=_positive_float, default=60.0, help=argparse.SUPPRESS)
+    get.add_argument("--max-retries", type=_non_negative_int, default=2, help=argparse.SUPPRESS)
+    get.set_defaults(command=_get)
+    return parser
+
+
+def _backfill(args: argparse.Namespace) -> int:
+    # Imported here so `chatspan --help` and bad flags answer at once, without loading the SDKs.
+    from chatspan.backfill import checkpoint as checkpoints
+    from chatspan.backfill.export import ExportFailed, VerifiedExport
+    from chatspan.backfill.otlp import ConfigurationError, otlp_exporter, resource
+    from chatspan.backfill.progress import Progress, Tally
+    from chatspan.backfill.runner import RunOptions, run_backfill
+    from chatspan.backfill.source import AuthenticationFailed, SourceError, StoredCompletionSource
+    from chatspan.backfill.window import WindowError, selection
+
+    try:
+        chosen = selection(
+            since=args.since,
+            until=args.until,
+            model=args.model,
+            metadata=args.metadata,
+            now=datetime.now(timezone.utc),
+        )
+    except WindowError as error:
+        raise UserError(str(error), EXIT_USAGE) from None
+    capture = env.env_flag(os.environ.get(env.OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT))
+    with_messages = capture if args.with_messages is None else args.with_messages
+    client = _client(args)
+    scope = checkpoints.scope_key(str(client.base_url), client.project, chosen.model, chosen.metadata)
+    path: Path = args.checkpoint or checkpoints.default_path(scope)
+    source = StoredCompletionSource(
+        client, chosen, page_size=args.page_size, with_messages=with_messages, concurrency=args.concurrency
+    )
+    tally = Tally()
+    progress = Progress(
+        sys.stderr, interactive=sys.stderr.isatty(), verb="would export" if args.dry_run else "exported"
+    )
+    try:
+        export = VerifiedExport(otlp_exporter()) if not args.dry_run else None
+    except ConfigurationError as error:
+        raise UserError(str(error), EXIT_CONFIG) from None
+    try:
+        with checkpoints.locked(path):
+            state = checkpoints.Checkpoint(scope=scope) if args.restart else checkpoints.load(path, scope)
+            run_backfill(
+                source=source,
+                export=export,
+                checkpoint=state,
+                save=lambda state: checkpoints.save(path, state),
+                selection=chosen,
+                options=RunOptions(
+                    resource=resource(), capture_content=capture, show=_show if args.dry_run else None
+                ),
+                progress=progress,
+                tally=tally,
+            )
+    except checkpoints.CheckpointError as error:
+        raise UserError(str(error), EXIT_CONFIG) from None
+    except AuthenticationFailed as error:
+        raise UserError(str(error), EXIT_AUTH) from None
+    except SourceError as error:
+        _report(args, tally, progress, path, error=str(error))
+        raise UserError(str(error), EXIT_API) from None
+    except ExportFailed as error:
+        _report(args, tally, progress, path, error=str(error))
+        raise UserError(str(error), EXIT_EXPORT) from None
+    except KeyboardInterrupt:
+        _report(args, tally, progress, path, error="interrupted")
+        raise
+    finally:
+        if export is not None:
+            export.shutdown()
+    _report(args, tally, progress, path, error=None)
+    return EXIT_OK
+
+
+def _get(args: argparse.Namespace) -> int:
+    from chatspan.backfill.source import AuthenticationFailed, SourceError, StoredCompletionSource
+    from chatspan.backfill.window import Selection
+
+    source = StoredCompletionSource(_client(args), Selection(since=0, until=0))
+    try:
+        completion = source.retrieve(args.completion_id)
+    except AuthenticationFailed as error:
+        raise UserError(str(error), EXIT_AUTH) from None
+    except SourceError as error:
+        raise UserError(str(error), EXIT_API) from None
+    created = completion.created
+    usage = completion.usage.model_dump(exclude_none=True) if completion.usage else None
+    summary: dict[str, Any] = {
+        "id": completion.id,
+        "created": created,
+        "created_iso": datetime.fromtimestamp(created, tz=timezone.utc).isoformat().replace("+00:00", "Z"),
+        "model": completion.model,
+        "usage": usage,
+        "request_id": getattr(completion, "request_id", None),
+        "metadata": dict(getattr(completion, "metadata", None) or {}),
+    }
+    if args.json:
+        print(json.dumps(summary))
+        return EXIT_OK
+    print(f"id          {summary['id']}")
+    print(f"created     {summary['created_iso']}  ({created})")
+    print(f"model       {summary['model']}")
+    if usage:
+        print(
+            f"usage       {usage.get('prompt_tokens')} input, {usage.get('completion_tokens')} output, "
+            f"{usage.get('total_tokens')} total"
+        )
+    print(f"request id  {summary['request_id'] or '-'}")
+    for key, value in summary["metadata"].items():
+        print(f"metadata    {key}={value}")
+    return EXIT_OK
+
+
+def _client(args: argparse.Namespace) -> Any:
+    import openai
+
+    try:
+        return openai.OpenAI(timeout=args.timeout, max_retries=args.max_retries)
+    except openai.OpenAIError:
+        raise UserError(
+            "OPENAI_API_KEY is not set: export it (and OPENAI_BASE_URL for another server)", EXIT_CONFIG
+        ) from None
+
+
+def _report(args: argparse.Namespace, tally: Any, progress: Any, path: Path, *, error: str | None) -> None:
+    progress.done(tally)
+    if args.json:
+        summary = {**tally.as_json(), "dry_run": args.dry_run, "checkpoint": str(path), "error": error}
+        print(json.dumps(summary), flush=True)
+
+
+def _show(completion: Any) -> None:
+    created = datetime.fromtimestamp(completion.created, tz=timezone.utc).isoformat().replace("+00:00", "Z")
+    print(f"{completion.id}\t{created}\t{completion.model}", flush=True)
+
+
+def _terminate_like_ctrl_c() -> None:
+    # SIGTERM (docker stop, systemd, kill) gets the same careful stop as Ctrl-C.
+    def interrupt(signum: int, frame: FrameType | None) -> NoReturn:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+
+
+def _positive_int(text: str) -> int:
+    value = int(_number(text, int))
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {text}")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    value = int(_number(text, int))
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, not {text}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(_number(text, float))
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0, not {text}")
+    return value
+
+
+def _number(text: str, kind: type[int] | type[float]) -> float:
+    try:
+        return kind(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
