@@ -39,6 +39,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, format="%(message)s")
+    if not args.verbose:
+        # The exporters log every failed attempt; chatspan retries and reports the outcome itself.
+        logging.getLogger("opentelemetry").setLevel(logging.CRITICAL)
     _terminate_like_ctrl_c()
     try:
         code: int = args.command(args)
@@ -51,14 +54,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERRUPTED
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line that says where help is, not the whole usage block."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="chatspan",
         description="OpenAI chat completions as OpenTelemetry spans.",
     )
     parser.add_argument("--version", action="version", version=f"chatspan {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log what happens, including retries")
-    commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
+    commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND", parser_class=_Parser)
 
     backfill = commands.add_parser(
         "backfill",

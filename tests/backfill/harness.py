@@ -1,0 +1,67 @@
+"""Run `chatspan backfill` the way a user does: a real subprocess with OTEL_* and OPENAI_* variables."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from chatspan.backfill.spans import span_ids
+from chatspan.devserver import DevServer
+
+API_KEY = "sk-backfill-test-5d41402abc4b2a76b9719d911017c592"
+
+
+@dataclass(frozen=True)
+class Run:
+    code: int
+    stdout: str
+    stderr: str
+
+    def summary(self) -> dict[str, Any]:
+        """The `--json` summary: the last line of stdout."""
+        data: dict[str, Any] = json.loads(self.stdout.strip().splitlines()[-1])
+        return data
+
+
+def environment(server: DevServer, endpoint: str, state: Path, **extra: str) -> dict[str, str]:
+    """The variables a user sets, and nothing inherited that could point elsewhere."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("OTEL_", "OPENAI_"))}
+    env.update(
+        {
+            "OPENAI_API_KEY": API_KEY,
+            "OPENAI_BASE_URL": server.base_url,
+            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": endpoint,
+            "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "http/protobuf",
+            "OTEL_EXPORTER_OTLP_TIMEOUT": "2",
+            "OTEL_SERVICE_NAME": "backfill-test",
+            "XDG_STATE_HOME": str(state),
+        }
+    )
+    env.update(extra)
+    return env
+
+
+def command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "chatspan", "backfill", "--json", "--since", "31d", *args]
+
+
+def backfill(env: dict[str, str], *args: str, timeout: float = 180) -> Run:
+    """Run a backfill to its end (bounded by `timeout`)."""
+    done = subprocess.run(
+        command(*args), env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
+    return Run(done.returncode, done.stdout, done.stderr)
+
+
+def stored_span_ids(server: DevServer) -> set[str]:
+    """The span ids the stored set must produce, in the receiver's hex form."""
+    return {f"{span_ids(completion_id)[1]:016x}" for completion_id in server.stored}
+
+
+EXIT = {"ok": 0, "usage": 2, "config": 3, "auth": 4, "api": 5, "export": 6, "interrupted": 130}
+"""The exit codes `chatspan` documents."""
