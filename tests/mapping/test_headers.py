@@ -4,7 +4,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from chatspan.mapping.headers import header_attributes, parse_count, parse_go_duration, parse_milliseconds
+from chatspan.mapping.headers import (
+    header_attributes,
+    parse_count,
+    parse_go_duration,
+    parse_milliseconds,
+    raw_header_attributes,
+)
 
 OPENAI_HEADERS = {
     "x-request-id": "req_0123456789abcdef0123456789abcdef",
@@ -115,3 +121,20 @@ def test_go_duration_round_trip(hours: int, minutes: int, millis: int) -> None:
     seconds = millis / 1000
     text = (f"{hours}h" if hours else "") + (f"{minutes}m" if hours or minutes else "") + f"{seconds:g}s"
     assert parse_go_duration(text) == pytest.approx(hours * 3600 + minutes * 60 + seconds)
+
+
+def test_raw_pairs_in_any_case_map_like_the_mapping() -> None:
+    raw = [(name.upper().encode(), value.encode()) for name, value in OPENAI_HEADERS.items()]
+    raw.append((b"content-type", b"application/json"))
+    assert raw_header_attributes(raw) == header_attributes(OPENAI_HEADERS)
+
+
+def test_client_headers_objects_are_read_in_one_pass() -> None:
+    from tests.support.transport import http
+
+    headers = http.Headers({"X-Request-Id": "req_1", "OpenAI-Processing-Ms": "5", "x-ratelimit-reset-tokens": "7s"})
+    assert header_attributes(headers) == {
+        "openai.request.id": "req_1",
+        "openai.processing.duration": 0.005,
+        "openai.ratelimit.tokens.reset": 7.0,
+    }

@@ -31,6 +31,8 @@ _METRIC_KEYS = (
     server_attributes.SERVER_ADDRESS,
     server_attributes.SERVER_PORT,
 )
+_INPUT = {gen_ai.GEN_AI_TOKEN_TYPE: "input"}
+_OUTPUT = {gen_ai.GEN_AI_TOKEN_TYPE: "output"}
 
 
 @dataclass
@@ -55,13 +57,16 @@ def guarded(what: str, action: Callable[[], _T], default: _T) -> _T:
 
 
 class ChatCall:
-    """The span and measurements of one `create()`/`parse()` call, ended exactly once."""
+    """The span and measurements of one `create()`/`parse()` call, ended exactly once.
+
+    Attributes learnt during the call (headers) wait in `_pending` and reach the span in one
+    `set_attributes` at the end: each call into the SDK span costs more than the dict merge.
+    """
 
     __slots__ = (
         "_ended",
-        "_input_tokens",
         "_metric_attributes",
-        "_output_tokens",
+        "_pending",
         "_started",
         "injected_usage",
         "span",
@@ -81,8 +86,7 @@ class ChatCall:
         self.injected_usage = injected_usage
         self._started = time.perf_counter()
         self._ended = False
-        self._input_tokens: int | None = None
-        self._output_tokens: int | None = None
+        self._pending: dict[str, AttributeValue] = {}
         self._metric_attributes: dict[str, AttributeValue] = {
             key: request_attributes[key] for key in _METRIC_KEYS if key in request_attributes
         }
@@ -101,17 +105,15 @@ class ChatCall:
         attrs = header_attributes(headers)
         if isinstance(retries_taken, int):
             attrs[semconv.OPENAI_RETRIES] = retries_taken
-        self.span.set_attributes(attrs)
+        self._pending.update(attrs)
         instruments = self.telemetry.instruments
         processing = attrs.get(semconv.OPENAI_PROCESSING_DURATION)
         if isinstance(processing, float):
             instruments.processing_duration.record(processing, self._metric_attributes)
         requests_left = attrs.get(semconv.OPENAI_RATELIMIT_REQUESTS_REMAINING)
-        if isinstance(requests_left, int):
-            instruments.requests_remaining.set(requests_left, self._metric_attributes)
         tokens_left = attrs.get(semconv.OPENAI_RATELIMIT_TOKENS_REMAINING)
-        if isinstance(tokens_left, int):
-            instruments.tokens_remaining.set(tokens_left, self._metric_attributes)
+        if requests_left is not None or tokens_left is not None:
+            instruments.headroom.update(self._metric_attributes, requests_left, tokens_left)
 
     def complete(self, completion: Any) -> None:
         """End the call with a whole `ChatCompletion`."""
@@ -121,7 +123,7 @@ class ChatCall:
         if self.telemetry.capture_content:
             choices = getattr(completion, "choices", None) or ()
             attrs.update(output_message_attributes(choices))
-        self.finish(attrs)
+        self.end(attrs)
 
     def complete_stream(
         self,
@@ -138,25 +140,11 @@ class ChatCall:
             attrs[gen_ai.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] = first_chunk_after
         if self.telemetry.capture_content:
             attrs.update(output_message_attributes(choices))
-        self.finish(attrs)
+        self.end(attrs)
 
     def record_first_chunk(self, after: float) -> None:
         """Record the time-to-first-chunk metric (the span attribute comes at the end)."""
         self.telemetry.instruments.time_to_first_chunk.record(after, self._metric_attributes)
-
-    def finish(self, attrs: dict[str, AttributeValue]) -> None:
-        """Set the final response attributes, record the metrics, end the span."""
-        if self._ended:
-            return
-        self.span.set_attributes(attrs)
-        model = attrs.get(gen_ai.GEN_AI_RESPONSE_MODEL)
-        if model is not None:
-            self._metric_attributes[gen_ai.GEN_AI_RESPONSE_MODEL] = model
-        input_tokens = attrs.get(gen_ai.GEN_AI_USAGE_INPUT_TOKENS)
-        output_tokens = attrs.get(gen_ai.GEN_AI_USAGE_OUTPUT_TOKENS)
-        self._input_tokens = input_tokens if isinstance(input_tokens, int) else None
-        self._output_tokens = output_tokens if isinstance(output_tokens, int) else None
-        self.end()
 
     def fail(self, error: BaseException) -> None:
         """End the call with the error the SDK raised (the caller re-raises it unchanged)."""
@@ -169,28 +157,33 @@ class ChatCall:
             request = guarded("reading the failed request", lambda: getattr(response, "request", None), None)
             retry_header = getattr(getattr(request, "headers", None), "get", lambda _key: None)
             self.record_http_response(headers, parse_count(retry_header("x-stainless-retry-count")))
-        self.span.set_attribute(error_attributes.ERROR_TYPE, error_type)
         self.span.record_exception(error)
         self.span.set_status(Status(StatusCode.ERROR, error_type))
         self._metric_attributes[error_attributes.ERROR_TYPE] = error_type
-        self.end()
+        self.end({error_attributes.ERROR_TYPE: error_type})
 
-    def end(self) -> None:
-        """End the span and record duration and token metrics; later calls do nothing."""
+    def end(self, attrs: dict[str, AttributeValue] | None = None) -> None:
+        """Set what is known, record duration and token metrics, end the span; later calls do nothing."""
         if self._ended:
             return
         self._ended = True
+        final = self._pending
+        if attrs:
+            final.update(attrs)
+        if final:
+            self.span.set_attributes(final)
         instruments = self.telemetry.instruments
         attributes = self._metric_attributes
+        model = final.get(gen_ai.GEN_AI_RESPONSE_MODEL)
+        if model is not None:
+            attributes[gen_ai.GEN_AI_RESPONSE_MODEL] = model
         instruments.operation_duration.record(self.elapsed(), attributes)
-        if self._input_tokens is not None:
-            instruments.token_usage.record(
-                self._input_tokens, {**attributes, gen_ai.GEN_AI_TOKEN_TYPE: "input"}
-            )
-        if self._output_tokens is not None:
-            instruments.token_usage.record(
-                self._output_tokens, {**attributes, gen_ai.GEN_AI_TOKEN_TYPE: "output"}
-            )
+        input_tokens = final.get(gen_ai.GEN_AI_USAGE_INPUT_TOKENS)
+        if isinstance(input_tokens, int):
+            instruments.token_usage.record(input_tokens, {**attributes, **_INPUT})
+        output_tokens = final.get(gen_ai.GEN_AI_USAGE_OUTPUT_TOKENS)
+        if isinstance(output_tokens, int):
+            instruments.token_usage.record(output_tokens, {**attributes, **_OUTPUT})
         self.span.end()
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from opentelemetry.metrics import Histogram, Meter
-from opentelemetry.metrics import _Gauge as Gauge  # the synchronous gauge is still underscored in the API
+from opentelemetry.metrics import CallbackOptions, Histogram, Meter, Observation
 from opentelemetry.semconv._incubating.metrics import gen_ai_metrics
+from opentelemetry.util.types import AttributeValue
 
 from chatspan import semconv
 
@@ -28,12 +30,54 @@ class Instruments:
     token_usage: Histogram
     time_to_first_chunk: Histogram
     processing_duration: Histogram
-    requests_remaining: Gauge
-    tokens_remaining: Gauge
+    headroom: Headroom
+
+
+class Headroom:
+    """The last rate-limit headroom seen per model and server, reported when metrics are collected.
+
+    An observable gauge: the call path only stores two numbers, where a synchronous gauge would
+    pay the SDK's attribute hashing and aggregation on every call.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._requests: dict[tuple[tuple[str, AttributeValue], ...], int] = {}
+        self._tokens: dict[tuple[tuple[str, AttributeValue], ...], int] = {}
+
+    def update(self, attributes: Mapping[str, AttributeValue], requests: object, tokens: object) -> None:
+        """Remember the latest remaining requests/tokens for these (low-cardinality) attributes."""
+        key = tuple(attributes.items())
+        with self._lock:
+            if isinstance(requests, int):
+                self._requests[key] = requests
+            if isinstance(tokens, int):
+                self._tokens[key] = tokens
+
+    def observe_requests(self, options: CallbackOptions) -> Iterable[Observation]:
+        with self._lock:
+            return [Observation(value, dict(key)) for key, value in self._requests.items()]
+
+    def observe_tokens(self, options: CallbackOptions) -> Iterable[Observation]:
+        with self._lock:
+            return [Observation(value, dict(key)) for key, value in self._tokens.items()]
 
 
 def create_instruments(meter: Meter) -> Instruments:
     """Create the instruments on `meter` (semconv names, units and buckets)."""
+    headroom = Headroom()
+    meter.create_observable_gauge(
+        name=semconv.METRIC_OPENAI_RATELIMIT_REQUESTS_REMAINING,
+        callbacks=[headroom.observe_requests],
+        unit="{request}",
+        description="Requests left in the current rate-limit window (x-ratelimit-remaining-requests)",
+    )
+    meter.create_observable_gauge(
+        name=semconv.METRIC_OPENAI_RATELIMIT_TOKENS_REMAINING,
+        callbacks=[headroom.observe_tokens],
+        unit="{token}",
+        description="Tokens left in the current rate-limit window (x-ratelimit-remaining-tokens)",
+    )
     return Instruments(
         operation_duration=meter.create_histogram(
             name=gen_ai_metrics.GEN_AI_CLIENT_OPERATION_DURATION,
@@ -59,14 +103,5 @@ def create_instruments(meter: Meter) -> Instruments:
             description="Server-side processing time reported by the openai-processing-ms header",
             explicit_bucket_boundaries_advisory=list(DURATION_BUCKETS),
         ),
-        requests_remaining=meter.create_gauge(
-            name=semconv.METRIC_OPENAI_RATELIMIT_REQUESTS_REMAINING,
-            unit="{request}",
-            description="Requests left in the current rate-limit window (x-ratelimit-remaining-requests)",
-        ),
-        tokens_remaining=meter.create_gauge(
-            name=semconv.METRIC_OPENAI_RATELIMIT_TOKENS_REMAINING,
-            unit="{token}",
-            description="Tokens left in the current rate-limit window (x-ratelimit-remaining-tokens)",
-        ),
+        headroom=headroom,
     )

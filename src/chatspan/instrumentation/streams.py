@@ -51,15 +51,11 @@ class StreamAccumulator:
             self.response_id = chunk.id
             self.model = chunk.model
             self.created = chunk.created
+            self.service_tier = getattr(chunk, "service_tier", None)
+            self.system_fingerprint = chunk.system_fingerprint
         usage = chunk.usage
         if usage is not None:
             self.usage = usage
-        tier = getattr(chunk, "service_tier", None)
-        if tier is not None:
-            self.service_tier = tier
-        fingerprint = chunk.system_fingerprint
-        if fingerprint is not None:
-            self.system_fingerprint = fingerprint
         for choice in chunk.choices:
             if choice.finish_reason is not None:
                 self.finish_reasons[choice.index] = choice.finish_reason
@@ -173,6 +169,10 @@ class ChatStream(wrapt.ObjectProxy):
     def __init__(self, stream: Any, call: ChatCall) -> None:
         super().__init__(stream)
         self._self_state = _StreamState(call)
+        # Stream.__next__ is one Python frame around its `_iterator`; calling that directly saves
+        # the frame on every chunk. Any other stream object is advanced through its own __next__.
+        iterator = getattr(stream, "_iterator", None)
+        self._self_next = iterator.__next__ if hasattr(iterator, "__next__") else stream.__next__
 
     def __iter__(self) -> ChatStream:
         return self
@@ -181,7 +181,7 @@ class ChatStream(wrapt.ObjectProxy):
         state = self._self_state
         while True:
             try:
-                chunk = self.__wrapped__.__next__()
+                chunk = self._self_next()
             except StopIteration:
                 state.finish()
                 raise

@@ -15,6 +15,7 @@ from typing import Any
 
 from opentelemetry import context, trace
 from opentelemetry.trace import Span, SpanKind
+from opentelemetry.util.types import AttributeValue
 
 from chatspan import semconv
 from chatspan.instrumentation.call import ChatCall, Telemetry, guarded
@@ -146,6 +147,25 @@ def _start(
         return ChatCall(telemetry, span, attributes, injected_usage=injected_usage), call_kwargs
 
     return guarded("starting a chat span", start, None)
+
+
+_server_cache: dict[int, tuple[object, dict[str, AttributeValue]]] = {}
+
+
+def _server(instance: Any) -> dict[str, AttributeValue]:
+    """`server.*` of the client's base URL, computed once per URL object (the client keeps one)."""
+    base_url = getattr(getattr(instance, "_client", None), "base_url", None)
+    cached = _server_cache.get(id(base_url))
+    if cached is not None and cached[0] is base_url:
+        return cached[1]
+    attributes = server_attributes(
+        field(base_url, "host"), field(base_url, "port"), field(base_url, "scheme")
+    )
+    if len(_server_cache) >= 64:
+        _server_cache.clear()
+    # The URL is kept in the entry so its id cannot be reused by another object while cached.
+    _server_cache[id(base_url)] = (base_url, attributes)
+    return attributes
 
 
 def _request_changes(telemetry: Telemetry, span: Span, kwargs: dict[str, Any]) -> tuple[dict[str, Any], bool]:

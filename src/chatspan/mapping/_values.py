@@ -6,7 +6,7 @@ from typing import Any
 
 # The openai SDK marks "not passed" with sentinel instances; they must read as absent without the
 # mapping importing openai.
-_SENTINEL_TYPES = frozenset({"NotGiven", "Omit"})
+SENTINEL_TYPES = frozenset({"NotGiven", "Omit"})
 
 
 def field(obj: Any, name: str) -> Any:
@@ -14,14 +14,14 @@ def field(obj: Any, name: str) -> Any:
     if obj is None:
         return None
     value = obj.get(name) if isinstance(obj, dict) else getattr(obj, name, None)
-    if value is None or type(value).__name__ in _SENTINEL_TYPES:
+    if value is None or type(value).__name__ in SENTINEL_TYPES:
         return None
     return value
 
 
 def given(value: Any) -> bool:
     """Say whether a create() argument was really passed (not None, not an SDK sentinel)."""
-    return value is not None and type(value).__name__ not in _SENTINEL_TYPES
+    return value is not None and type(value).__name__ not in SENTINEL_TYPES
 
 
 def as_int(value: Any) -> int | None:

@@ -7,7 +7,7 @@ and then the attribute is simply not set. A malformed value is skipped, never ra
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Protocol
 
 from opentelemetry.util.types import AttributeValue
@@ -21,44 +21,48 @@ class HeaderLookup(Protocol):
     def get(self, key: str, default: None = None) -> str | None: ...
 
 
-_INT_HEADERS = (
-    ("x-ratelimit-limit-requests", semconv.OPENAI_RATELIMIT_REQUESTS_LIMIT),
-    ("x-ratelimit-remaining-requests", semconv.OPENAI_RATELIMIT_REQUESTS_REMAINING),
-    ("x-ratelimit-limit-tokens", semconv.OPENAI_RATELIMIT_TOKENS_LIMIT),
-    ("x-ratelimit-remaining-tokens", semconv.OPENAI_RATELIMIT_TOKENS_REMAINING),
-)
-_MS_HEADERS = (
-    ("openai-processing-ms", semconv.OPENAI_PROCESSING_DURATION),
-    ("x-envoy-upstream-service-time", semconv.OPENAI_UPSTREAM_DURATION),
-)
-_RESET_HEADERS = (
-    ("x-ratelimit-reset-requests", semconv.OPENAI_RATELIMIT_REQUESTS_RESET),
-    ("x-ratelimit-reset-tokens", semconv.OPENAI_RATELIMIT_TOKENS_RESET),
-)
-
 # Go's time.Duration.String(): "1h2m3.5s", "6m0s", "12ms", "250µs"; OpenAI writes exactly this.
 _GO_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)")
 _GO_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "μs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
 
 
+def _request_id(value: str) -> str | None:
+    return value.strip() or None
+
+
+# header name -> (attribute, parser). One table serves dict lookups and the one-pass raw scan.
+_HEADERS: dict[str, tuple[str, Callable[[str], AttributeValue | None]]] = {}
+
+
 def header_attributes(headers: HeaderLookup | Mapping[str, str]) -> dict[str, AttributeValue]:
-    """Map the headers OpenAI sends with every response to `openai.*` attributes."""
+    """Map the headers OpenAI sends with every response to `openai.*` attributes.
+
+    `headers` is `httpx.Headers`/`httpx2.Headers` (read in one pass over their raw pairs, since
+    each `.get()` scans them all) or a mapping with lower-case keys.
+    """
+    raw = getattr(headers, "raw", None)
+    if isinstance(raw, list):
+        return raw_header_attributes(raw)
     attrs: dict[str, AttributeValue] = {}
-    request_id = headers.get("x-request-id")
-    if request_id:
-        attrs[semconv.OPENAI_REQUEST_ID] = request_id.strip()
-    for name, attribute in _MS_HEADERS:
-        seconds = parse_milliseconds(headers.get(name))
-        if seconds is not None:
-            attrs[attribute] = seconds
-    for name, attribute in _INT_HEADERS:
-        count = parse_count(headers.get(name))
-        if count is not None:
-            attrs[attribute] = count
-    for name, attribute in _RESET_HEADERS:
-        reset = parse_go_duration(headers.get(name))
-        if reset is not None:
-            attrs[attribute] = reset
+    for name, (attribute, parse) in _HEADERS.items():
+        value = headers.get(name)
+        if value is not None:
+            parsed = parse(value)
+            if parsed is not None:
+                attrs[attribute] = parsed
+    return attrs
+
+
+def raw_header_attributes(raw: Iterable[tuple[bytes, bytes]]) -> dict[str, AttributeValue]:
+    """Map raw `(name, value)` byte pairs as an HTTP client keeps them (any case)."""
+    attrs: dict[str, AttributeValue] = {}
+    for name, value in raw:
+        known = _RAW_HEADERS.get(name) or _RAW_HEADERS.get(name.lower())
+        if known is not None:
+            attribute, parse = known
+            parsed = parse(value.decode("latin-1"))
+            if parsed is not None:
+                attrs[attribute] = parsed
     return attrs
 
 
@@ -94,13 +98,11 @@ def parse_go_duration(value: str | None) -> float | None:
     text = value.strip()
     if not text:
         return None
-    if text == "0":
-        return 0.0
-    try:
-        seconds = float(text)
-    except ValueError:
-        pass
-    else:
+    if text[-1].isdigit():
+        try:
+            seconds = float(text)
+        except ValueError:
+            return None
         return seconds if 0 <= seconds < float("inf") else None
     total = 0.0
     position = 0
@@ -110,3 +112,19 @@ def parse_go_duration(value: str | None) -> float | None:
         total += float(match.group(1)) * _GO_UNITS[match.group(2)]
         position = match.end()
     return total if position == len(text) and position > 0 else None
+
+
+_HEADERS.update(
+    {
+        "x-request-id": (semconv.OPENAI_REQUEST_ID, _request_id),
+        "openai-processing-ms": (semconv.OPENAI_PROCESSING_DURATION, parse_milliseconds),
+        "x-envoy-upstream-service-time": (semconv.OPENAI_UPSTREAM_DURATION, parse_milliseconds),
+        "x-ratelimit-limit-requests": (semconv.OPENAI_RATELIMIT_REQUESTS_LIMIT, parse_count),
+        "x-ratelimit-remaining-requests": (semconv.OPENAI_RATELIMIT_REQUESTS_REMAINING, parse_count),
+        "x-ratelimit-limit-tokens": (semconv.OPENAI_RATELIMIT_TOKENS_LIMIT, parse_count),
+        "x-ratelimit-remaining-tokens": (semconv.OPENAI_RATELIMIT_TOKENS_REMAINING, parse_count),
+        "x-ratelimit-reset-requests": (semconv.OPENAI_RATELIMIT_REQUESTS_RESET, parse_go_duration),
+        "x-ratelimit-reset-tokens": (semconv.OPENAI_RATELIMIT_TOKENS_RESET, parse_go_duration),
+    }
+)
+_RAW_HEADERS = {name.encode("ascii"): entry for name, entry in _HEADERS.items()}

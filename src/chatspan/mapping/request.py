@@ -11,7 +11,7 @@ from opentelemetry.semconv.attributes import server_attributes as server
 from opentelemetry.util.types import AttributeValue
 
 from chatspan import semconv
-from chatspan.mapping._values import as_float, as_int, field
+from chatspan.mapping._values import SENTINEL_TYPES, as_float, as_int, field
 
 OPERATION_CHAT = gen_ai.GenAiOperationNameValues.CHAT.value
 PROVIDER_OPENAI = gen_ai.GenAiProviderNameValues.OPENAI.value
@@ -47,41 +47,49 @@ def request_attributes(kwargs: Mapping[str, Any]) -> dict[str, AttributeValue]:
         gen_ai.GEN_AI_PROVIDER_NAME: PROVIDER_OPENAI,
         openai_attrs.OPENAI_API_TYPE: API_TYPE_CHAT,
     }
-    model = field(kwargs, "model")
+    # kwargs.get() with one sentinel check: this runs on every call, field()'s generality costs here.
+    present = {
+        name: value
+        for name, value in kwargs.items()
+        if value is not None and type(value).__name__ not in SENTINEL_TYPES
+    }
+    model = present.get("model")
     if isinstance(model, str):
         attrs[gen_ai.GEN_AI_REQUEST_MODEL] = model
     for name, attribute in _FLOAT_PARAMS:
-        number = as_float(field(kwargs, name))
+        number = as_float(present.get(name))
         if number is not None:
             attrs[attribute] = number
-    max_tokens = as_int(field(kwargs, "max_completion_tokens"))
+    max_tokens = as_int(present.get("max_completion_tokens"))
     if max_tokens is None:
-        max_tokens = as_int(field(kwargs, "max_tokens"))
+        max_tokens = as_int(present.get("max_tokens"))
     if max_tokens is not None:
         attrs[gen_ai.GEN_AI_REQUEST_MAX_TOKENS] = max_tokens
-    seed = as_int(field(kwargs, "seed"))
+    seed = as_int(present.get("seed"))
     if seed is not None:
         attrs[gen_ai.GEN_AI_REQUEST_SEED] = seed
-    choices = as_int(field(kwargs, "n"))
+    choices = as_int(present.get("n"))
     if choices is not None:
         attrs[gen_ai.GEN_AI_REQUEST_CHOICE_COUNT] = choices
-    stop = field(kwargs, "stop")
+    stop = present.get("stop")
     if isinstance(stop, str):
         attrs[gen_ai.GEN_AI_REQUEST_STOP_SEQUENCES] = [stop]
     elif isinstance(stop, (list, tuple)) and all(isinstance(s, str) for s in stop):
         attrs[gen_ai.GEN_AI_REQUEST_STOP_SEQUENCES] = list(stop)
-    stream = field(kwargs, "stream")
+    stream = present.get("stream")
     attrs[gen_ai.GEN_AI_REQUEST_STREAM] = stream is True
-    output_type = _output_type(field(kwargs, "response_format"))
+    output_type = _output_type(present.get("response_format"))
     if output_type is not None:
         attrs[gen_ai.GEN_AI_OUTPUT_TYPE] = output_type
-    tier = field(kwargs, "service_tier")
+    tier = present.get("service_tier")
     if isinstance(tier, str):
         attrs[openai_attrs.OPENAI_REQUEST_SERVICE_TIER] = tier
-    store = field(kwargs, "store")
+    store = present.get("store")
     if isinstance(store, bool):
         attrs[semconv.OPENAI_REQUEST_STORE] = store
-    attrs.update(metadata_attributes(field(kwargs, "metadata")))
+    metadata = present.get("metadata")
+    if metadata:
+        attrs.update(metadata_attributes(metadata))
     return attrs
 
 
