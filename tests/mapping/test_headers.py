@@ -132,7 +132,9 @@ def test_raw_pairs_in_any_case_map_like_the_mapping() -> None:
 def test_client_headers_objects_are_read_in_one_pass() -> None:
     from tests.support.transport import http
 
-    headers = http.Headers({"X-Request-Id": "req_1", "OpenAI-Processing-Ms": "5", "x-ratelimit-reset-tokens": "7s"})
+    headers = http.Headers(
+        {"X-Request-Id": "req_1", "OpenAI-Processing-Ms": "5", "x-ratelimit-reset-tokens": "7s"}
+    )
     assert header_attributes(headers) == {
         "openai.request.id": "req_1",
         "openai.processing.duration": 0.005,
