@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import re
 import signal
@@ -109,3 +110,63 @@ def test_port_in_use_is_one_clear_line(running: subprocess.Popen[str]) -> None:
     assert process.returncode == 1
     assert stderr.startswith(f"error: cannot listen on 127.0.0.1:{match.group(2)}")
     assert len(stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.slow
+def test_seeded_server_ignoring_limit_and_quiet_drops() -> None:
+    process = _start(
+        "--port", "0", "--seed-stored", "60", "--seed", "3", "--ignore-limit", "--fault", "list:drop;nth=2"
+    )
+    try:
+        match = LINE.match(_first_line(process).rstrip("\n"))
+        assert match
+        with openai.OpenAI(base_url=match.group(1), api_key="sk-test", timeout=10, max_retries=0) as client:
+            first = client.chat.completions.list(limit=5)
+            assert len(first.data) == 20 and first.has_more  # --ignore-limit: pages of 20
+            with pytest.raises(openai.APIConnectionError):
+                first.get_next_page()  # the 2nd list request: dropped
+            stream = client.chat.completions.create(
+                model="gpt-4o-mini",
+                messages=[{"role": "user", "content": "one two three four"}],
+                stream=True,
+                extra_headers={"x-chatspan-fault": "drop-after=2"},
+            )
+            with pytest.raises((openai.APIConnectionError, httpx_remote_protocol_error())):
+                list(stream)
+            ids = [c.id for c in client.chat.completions.list(order="desc")]
+        assert len(ids) == 60 == len(set(ids))
+    finally:
+        process.send_signal(signal.SIGTERM)
+        stdout, stderr = process.communicate(timeout=WAIT)
+    assert process.returncode == 0
+    assert stdout == ""
+    assert stderr == ""  # no "Exception occurred during processing of request", no traceback
+
+
+def httpx_remote_protocol_error() -> type[Exception]:
+    """The error a dropped stream raises in openai 1.x, which lets httpx's error through."""
+    for name in ("httpx2", "httpx"):
+        try:
+            error: type[Exception] = importlib.import_module(name).RemoteProtocolError
+            return error
+        except ImportError:
+            continue
+    return openai.APIConnectionError
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--seed-stored", "-1"], "--seed-stored must be at least 0"),
+        (["--seed-days", "0", "--seed-stored", "3"], "--seed-days above 0"),
+        (["--fault", "list:hang=9999"], "at most 600 seconds"),
+    ],
+)
+def test_refuses_bad_seeding_arguments(args: list[str], message: str) -> None:
+    process = _start("--port", "0", *args)
+    stdout, stderr = process.communicate(timeout=WAIT)
+    assert process.returncode == 2
+    assert stdout == ""
+    assert message in stderr
+    assert "Traceback" not in stderr

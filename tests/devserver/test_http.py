@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import http.client
+import logging
 import re
 import socket
 import threading
@@ -11,6 +13,9 @@ import time
 import pytest
 
 from chatspan.devserver import DevServer
+from chatspan.devserver.httpserver import DevHTTPServer
+from chatspan.devserver.ratelimit import RateLimiter
+from chatspan.devserver.state import ServerState
 from tests.devserver.rawhttp import TIMEOUT, RawResponse, chat, request
 
 BODY = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hello"}]}
@@ -139,3 +144,31 @@ def test_stop_cuts_fault_delays_short() -> None:
     caller.join(timeout=10)
     assert time.monotonic() - started < 5
     assert len(outcome) == 1 and isinstance(outcome[0], ConnectionError)  # hung up, did not answer
+
+
+@pytest.mark.parametrize(
+    ("error", "logged"),
+    [
+        (BrokenPipeError(errno.EPIPE, "Broken pipe"), False),
+        (ConnectionResetError(errno.ECONNRESET, "Connection reset by peer"), False),
+        (OSError(errno.ENOTCONN, "Transport endpoint is not connected"), False),
+        (TimeoutError("timed out"), False),
+        (OSError(errno.EACCES, "Permission denied"), True),
+        (ValueError("a bug"), True),
+    ],
+)
+def test_handle_error_logs_only_unexpected_failures(
+    caplog: pytest.LogCaptureFixture, error: Exception, logged: bool
+) -> None:
+    httpd = DevHTTPServer(("127.0.0.1", 0), ServerState(limiter=RateLimiter(10, 1000)))
+    caplog.set_level(logging.DEBUG, logger="chatspan.devserver")
+    try:
+        raise error
+    except Exception:
+        httpd.handle_error(None, ("127.0.0.1", 1))
+    finally:
+        httpd.server_close()
+    errors = [record for record in caplog.records if record.levelno >= logging.ERROR]
+    assert bool(errors) is logged
+    if logged:
+        assert errors[0].exc_info is not None and errors[0].exc_info[1] is error

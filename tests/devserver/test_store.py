@@ -6,8 +6,16 @@ import threading
 from typing import Any, cast
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from chatspan.devserver.store import CompletionStore, StoredCompletion, stored_record
+from chatspan.devserver.store import (
+    CompletionStore,
+    StoredCompletion,
+    UnknownCompletion,
+    json_copy,
+    stored_record,
+)
 
 
 def _record(number: int, created: int, model: str = "gpt-4o-mini", **metadata: str) -> StoredCompletion:
@@ -71,8 +79,10 @@ def test_paging_orders_and_filters() -> None:
         "chatcmpl-0",
     ]
     assert [r.id for r in store.page(metadata={"team": "1"}).records] == ["chatcmpl-1", "chatcmpl-3"]
-    empty = store.page(after="chatcmpl-404")
-    assert (empty.records, empty.first_id, empty.last_id) == ((), None, None)
+    empty = store.page(model="gpt-5")
+    assert (empty.records, empty.first_id, empty.last_id, empty.has_more) == ((), None, None, False)
+    with pytest.raises(UnknownCompletion):
+        store.page(after="chatcmpl-404")
 
 
 def test_concurrent_puts() -> None:
@@ -90,3 +100,103 @@ def test_concurrent_puts() -> None:
         thread.join(timeout=10)
     assert len(store) == 800
     assert len(store.page(limit=1000).records) == 800
+
+
+_MODELS = ("gpt-4o-mini", "gpt-4o")
+_TEAMS = ("a", "b")
+_operations = st.lists(
+    st.one_of(
+        st.tuples(
+            st.just("put"),
+            st.integers(0, 15),
+            st.integers(0, 4),
+            st.sampled_from(_MODELS),
+            st.sampled_from((None, *_TEAMS)),
+        ),
+        st.tuples(st.just("delete"), st.integers(0, 15)),
+        st.tuples(st.just("update"), st.integers(0, 15), st.sampled_from((None, *_TEAMS))),
+    ),
+    max_size=40,
+)
+
+
+@given(
+    operations=_operations,
+    limit=st.integers(1, 5),
+    order=st.sampled_from(("asc", "desc")),
+    model=st.sampled_from((None, *_MODELS, "gpt-4o-2024-07-18")),
+    team=st.sampled_from((None, *_TEAMS)),
+)
+def test_pages_agree_with_a_plain_sort(
+    operations: list[tuple[Any, ...]], limit: int, order: str, model: str | None, team: str | None
+) -> None:
+    """Whatever was stored, replaced, updated or deleted, paging equals sorting and filtering all."""
+    store = CompletionStore()
+    for operation in operations:
+        if operation[0] == "put":
+            _, number, created, model_name, put_team = operation
+            store.put(_record(number, created, model_name, **({"team": put_team} if put_team else {})))
+        elif operation[0] == "delete":
+            store.delete(f"chatcmpl-{operation[1]}")
+        else:
+            store.update_metadata(f"chatcmpl-{operation[1]}", {"team": operation[2]} if operation[2] else {})
+    snapshot = store.snapshot()
+    records = [snapshot[completion_id] for completion_id in snapshot]
+    wanted = {"team": team} if team else {}
+    expected = [
+        record.id
+        for record in sorted(records, key=lambda record: (record.created, record.id), reverse=order == "desc")
+        if (model is None or model in (record.model, record.request["model"]))
+        and all(record.metadata.get(key) == value for key, value in wanted.items())
+    ]
+    walked: list[str] = []
+    after: str | None = None
+    for _ in range(len(records) + 1):  # a walk that stops moving must fail, not hang
+        page = store.page(after=after, limit=limit, order=order, model=model, metadata=wanted)
+        assert len(page.records) <= limit
+        walked.extend(record.id for record in page.records)
+        if not page.has_more:
+            break
+        after = page.last_id
+    assert walked == expected
+
+
+def test_after_an_id_the_filter_excludes() -> None:
+    store = CompletionStore()
+    for number in range(6):
+        store.put(_record(number, number, team="a" if number % 2 else "b"))
+    assert [record.id for record in store.page(after="chatcmpl-2").records] == [
+        "chatcmpl-3",
+        "chatcmpl-4",
+        "chatcmpl-5",
+    ]
+    assert [record.id for record in store.page(after="chatcmpl-2", order="desc").records] == [
+        "chatcmpl-1",
+        "chatcmpl-0",
+    ]
+    page = store.page(after="chatcmpl-2", metadata={"team": "a"})
+    assert [record.id for record in page.records] == ["chatcmpl-3", "chatcmpl-5"]
+    page = store.page(after="chatcmpl-2", metadata={"team": "a"}, order="desc")
+    assert [record.id for record in page.records] == ["chatcmpl-1"]
+
+
+def test_snapshot_is_lazy_and_fixed() -> None:
+    store = CompletionStore()
+    store.put(_record(1, 10))
+    snapshot = store.snapshot()
+    store.put(_record(2, 11))
+    store.delete("chatcmpl-1")
+    assert list(snapshot) == ["chatcmpl-1"] and "chatcmpl-1" in snapshot and len(snapshot) == 1
+    assert snapshot["chatcmpl-1"].id == "chatcmpl-1"
+    with pytest.raises(KeyError):
+        snapshot["chatcmpl-2"]
+
+
+def test_as_object_is_a_copy_and_object_view_is_not() -> None:
+    record = _record(1, 10, team="a")
+    shown = record.as_object()
+    shown["choices"].append("changed")
+    shown["metadata"]["team"] = "changed"
+    assert record.completion["choices"] == [] and record.metadata == {"team": "a"}
+    assert record.object_view()["choices"] is record.completion["choices"]
+    assert json_copy({"a": [1, {"b": None}]}) == {"a": [1, {"b": None}]}

@@ -235,3 +235,31 @@ def test_api_key_never_exported(
 
 def attrs_of(recording: Recording) -> dict[str, object]:
     return attributes(recording.only_span())
+
+
+def test_azure_client(server: DevServer, recording: Recording) -> None:
+    azure = openai.AzureOpenAI(
+        azure_endpoint=server.azure_endpoint,
+        api_version="2024-10-21",
+        api_key=API_KEY,
+        max_retries=0,
+        timeout=10,
+    )
+    completion = azure.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+    attrs = assert_chat_span(recording.only_span(), stream=False)
+    assert attrs["gen_ai.response.id"] == completion.id
+
+
+async def test_async_azure_stream(server: DevServer, recording: Recording) -> None:
+    azure = openai.AsyncAzureOpenAI(
+        azure_endpoint=server.azure_endpoint,
+        api_version="2024-10-21",
+        api_key=API_KEY,
+        max_retries=0,
+        timeout=10,
+    )
+    chunks = [
+        c async for c in await azure.chat.completions.create(model=MODEL, messages=MESSAGES, stream=True)
+    ]
+    attrs = assert_chat_span(recording.only_span(), stream=True)
+    assert attrs["gen_ai.response.id"] == chunks[0].id

@@ -14,11 +14,27 @@ errors in OpenAI's words, deterministic content derived from the request (see
 streaming with `include_usage`, `store: true`, and the headers OpenAI sends, with rate limits that
 really count down in a 60 s sliding window.
 
+Stored completions (`store: true`) are served as OpenAI serves them (`chatspan.devserver.stored`):
+``GET /v1/chat/completions`` (``model``, ``metadata[k]=v``, ``after``, ``limit`` 1..100, ``order``),
+``GET``/``POST``/``DELETE /v1/chat/completions/{id}`` and ``GET .../{id}/messages``; a page costs
+O(log N + limit). ``DevServer(seed_stored=100_000, seed=1)`` (CLI ``--seed-stored N --seed S``)
+fills the store with a month of realistic made-up completions in about a second
+(`chatspan.devserver.seeding`); ``ignore_limit=True`` (``--ignore-limit``) makes the list answer
+pages of 20 whatever ``limit`` says. Azure OpenAI's paths work too:
+``openai.AzureOpenAI(azure_endpoint=server.azure_endpoint, api_version=..., api_key=...)`` posts to
+``/openai/deployments/{deployment}/chat/completions?api-version=...``, answered with the deployment
+as the model (`chatspan.devserver.routes`).
+
 Fault knobs (full syntax in `chatspan.devserver.faults`): a request header
 ``x-chatspan-fault: 429;times=1, latency=0.2``, or ``POST /_chatspan/faults`` with a JSON list such
 as ``["500"]`` (until ``[]``), or ``DevServer.set_faults([...])``. Faults: a 4xx/5xx status,
-``latency=S``, ``first-token=S``, ``chunk-delay=S``, ``drop-after=N``, ``malformed``; options
-``;times=N`` (fail only while the SDK's ``x-stainless-retry-count`` < N) and ``;retry-after=S``.
+``latency=S``, ``hang=S``, ``first-token=S``, ``chunk-delay=S``, ``drop-after=N``, ``drop``,
+``malformed``; options ``;times=N`` (fail only while the SDK's ``x-stainless-retry-count`` < N) and
+``;retry-after=S``. Set through the control endpoint or `set_faults`, a fault can name the endpoint
+it hits and count that endpoint's requests, for clients that send no custom headers:
+``list:500;times=2`` (the next two list requests), ``list:429;times=6``, ``list:malformed;nth=3``
+(the third), ``list:hang=30;nth=2``, ``list:drop;nth=2``, ``messages:500;times=1``. Targets:
+``chat``, ``list``, ``retrieve``, ``update``, ``delete``, ``messages``.
 """
 
 from __future__ import annotations

@@ -33,7 +33,22 @@ def _parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="FAULT",
-        help="fault applied to every chat request, e.g. 500;times=1 (repeatable)",
+        help="fault applied to every chat request, e.g. 500;times=1, or to one endpoint, e.g. "
+        "list:500;times=2 (repeatable; see chatspan.devserver.faults)",
+    )
+    parser.add_argument(
+        "--seed-stored",
+        type=int,
+        default=0,
+        metavar="N",
+        help="store N made-up completions from the last --seed-days days before serving",
+    )
+    parser.add_argument("--seed-days", type=float, default=30, metavar="DAYS", help="default: 30")
+    parser.add_argument("--seed", type=int, default=0, help="random seed of --seed-stored (default: 0)")
+    parser.add_argument(
+        "--ignore-limit",
+        action="store_true",
+        help="the list endpoint answers pages of 20 whatever its limit parameter says",
     )
     return parser
 
@@ -49,8 +64,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.rpm < 1 or args.tpm < 1:
         print("error: --rpm and --tpm must be at least 1", file=sys.stderr)
         return 2
+    if args.seed_stored < 0 or not args.seed_days > 0:
+        print("error: --seed-stored must be at least 0 and --seed-days above 0", file=sys.stderr)
+        return 2
     try:
-        server = DevServer(args.port, api_key=args.api_key, rpm=args.rpm, tpm=args.tpm, faults=args.fault)
+        server = DevServer(
+            args.port,
+            api_key=args.api_key,
+            rpm=args.rpm,
+            tpm=args.tpm,
+            faults=args.fault,
+            seed_stored=args.seed_stored,
+            seed=args.seed,
+            seed_days=args.seed_days,
+            ignore_limit=args.ignore_limit,
+        )
         server.start()
     except FaultSyntaxError as error:
         print(f"error: {error}", file=sys.stderr)

@@ -1,26 +1,50 @@
-"""Fault knobs: make the devserver fail, stall or break a stream on purpose.
+"""Fault knobs: make the devserver fail, stall or break a response on purpose.
 
-A fault list is comma-separated; each fault is a head and `;`-separated options::
+A fault list is comma-separated; each fault is an optional target, a head and `;`-separated
+options::
 
     429                      answer 429 rate_limit_exceeded (with retry-after / retry-after-ms)
     500, 502, 503, ...       answer that status (any 4xx/5xx) with OpenAI's error body
-    latency=0.2              wait 0.2 s before answering
+    latency=0.2              wait 0.2 s before answering (at most 600 s; a stopping server hangs up)
+    hang=30                  the same as latency=30, for faults that stall a request on purpose
     first-token=0.5          streams: wait 0.5 s after the headers, before the first chunk
     chunk-delay=0.01         streams: wait 0.01 s between chunks
     drop-after=3             streams: send 3 chunks, then drop the TCP connection without the
                              terminating chunk; other requests: drop it without answering
+    drop                     drop the connection without answering (drop-after=0). The request
+                             is still carried out (stored, updated, deleted): only the answer is lost
     malformed                200 with a truncated JSON body (streams: a truncated `data:` line)
 
-    ;times=N                 only while the request's `x-stainless-retry-count` (the openai SDK's
-                             retry number, 0 on the first try) is below N: `429;times=1` fails the
-                             first try and lets the SDK's retry succeed
+    ;times=N                 untargeted: only while the request's `x-stainless-retry-count` (the
+                             openai SDK's retry number, 0 on the first try) is below N, so
+                             `429;times=1` fails the first try and lets the SDK's retry succeed.
+                             Targeted: only N requests to the target (see below)
+    ;nth=K                   targeted only: start at the K-th request to the target; alone, only
+                             that request is affected, with `times=N` it and the N-1 after it
     ;retry-after=S           seconds the error tells the client to wait: `retry-after` (whole
                              seconds, rounded up) and `retry-after-ms`, which the SDK prefers.
                              Default 0.01 for 429, none for other statuses
 
+A target scopes a fault to one endpoint and makes it count requests instead of retries, so a test
+can script a client that sends no custom headers (the backfill)::
+
+    list:500;times=2         the next 2 `GET /v1/chat/completions` get a 500, later ones succeed
+    list:429;times=6         a 429 storm of 6 list requests (retry-after-ms: 10)
+    list:malformed;nth=3     the 3rd list request answers 200 with truncated JSON
+    list:hang=30;nth=2       the 2nd list request waits 30 s before answering
+    list:drop;nth=2          the 2nd list request's connection is dropped without an answer
+    messages:500;times=1     the next `GET /v1/chat/completions/{id}/messages` gets a 500
+
+Targets: `chat` (`POST .../chat/completions`), `list`, `retrieve` (`GET .../{id}`), `update`
+(`POST .../{id}`), `delete` and `messages`. Requests to a target are counted from the moment the
+faults were last set (each `set_faults` or `POST /_chatspan/faults` restarts every count at 0),
+whatever their answer. A targeted fault with neither `times` nor `nth` hits every request to its
+target. `first-token` and `chunk-delay` only make sense for streams, so only `chat` takes them.
+
 Faults arrive three ways, and all that apply are combined (the first status fault wins):
-the `x-chatspan-fault` request header (one request), `POST /_chatspan/faults` with a JSON list of
-fault strings (every later chat request, until `[]` is posted), and `DevServer.set_faults([...])`.
+the `x-chatspan-fault` request header (that request, whatever its endpoint; no targets there),
+`POST /_chatspan/faults` with a JSON list of fault strings (until `[]` is posted), and
+`DevServer.set_faults([...])`. Untargeted faults set these two ways apply to every chat request.
 """
 
 from __future__ import annotations
@@ -32,8 +56,14 @@ from dataclasses import dataclass
 FAULT_HEADER = "x-chatspan-fault"
 RETRY_COUNT_HEADER = "x-stainless-retry-count"
 DEFAULT_429_RETRY_AFTER = 0.01
+MAX_DELAY = 600.0
+"""Longest delay a fault may ask for, in seconds: a fault stalls a test, it must not wedge it."""
+
+TARGETS = ("chat", "list", "retrieve", "update", "delete", "messages")
+"""Endpoints a fault can be scoped to (`list:500`); see the module docstring."""
 
 _DURATION_KINDS = ("latency", "first-token", "chunk-delay")
+_STREAM_KINDS = ("first-token", "chunk-delay")
 
 
 class FaultSyntaxError(ValueError):
@@ -43,16 +73,30 @@ class FaultSyntaxError(ValueError):
 @dataclass(frozen=True)
 class Fault:
     """One parsed fault: `kind` is `status`, `latency`, `first-token`, `chunk-delay`, `drop-after` or
-    `malformed`; `value` is the status code, the seconds or the chunk count."""
+    `malformed`; `value` is the status code, the seconds or the chunk count. `target` is None for an
+    untargeted fault (chat requests, `times` counting retries), else one of `TARGETS`."""
 
     kind: str
     value: float = 0.0
     times: int | None = None
     retry_after: float | None = None
+    target: str | None = None
+    nth: int | None = None
 
-    def active(self, retry_count: int) -> bool:
-        """Whether the fault applies to a request on its `retry_count`-th retry."""
-        return self.times is None or retry_count < self.times
+    def active(self, retry_count: int, request_number: int = 1) -> bool:
+        """Whether the fault applies to a request on its `retry_count`-th retry.
+
+        `request_number` is the request's rank (from 1) among the requests to the fault's target
+        since the faults were set; only targeted faults look at it.
+        """
+        if self.target is None:
+            return self.times is None or retry_count < self.times
+        first = self.nth or 1
+        if request_number < first:
+            return False
+        if self.times is not None:
+            return request_number < first + self.times
+        return self.nth is None or request_number == first
 
 
 @dataclass(frozen=True)
@@ -78,44 +122,80 @@ def _number(item: str, name: str, text: str) -> float:
     return value
 
 
+def _seconds(item: str, name: str, text: str) -> float:
+    value = _number(item, name, text)
+    if value > MAX_DELAY:
+        raise FaultSyntaxError(f"fault {item!r}: {name} is at most {MAX_DELAY:g} seconds, got {text!r}")
+    return value
+
+
 def _count(item: str, name: str, text: str) -> int:
     if not text.isdigit():
         raise FaultSyntaxError(f"fault {item!r}: {name} needs a whole number >= 0, got {text!r}")
     return int(text)
 
 
+def _split_target(item: str) -> tuple[str | None, str]:
+    """(`list`, `500;times=2`) from `list:500;times=2`; (None, item) for an untargeted fault."""
+    target, colon, rest = item.strip().partition(":")
+    if not colon:
+        return None, item.strip()
+    target = target.strip().lower()
+    if target not in TARGETS:
+        raise FaultSyntaxError(f"fault {item!r}: unknown target {target!r} (known: {', '.join(TARGETS)})")
+    return target, rest.strip()
+
+
 def parse_fault(item: str) -> Fault:
-    """Read one fault (`429;times=1`, `latency=0.2`, `malformed`, ...); raise `FaultSyntaxError`."""
-    head, *options = (part.strip() for part in item.strip().split(";"))
+    """Read one fault (`429;times=1`, `latency=0.2`, `list:500;nth=2`, ...); raise `FaultSyntaxError`."""
+    target, spec = _split_target(item)
+    head, *options = (part.strip() for part in spec.split(";"))
     times: int | None = None
+    nth: int | None = None
     retry_after: float | None = None
     for option in options:
         name, _, text = option.partition("=")
         name = name.strip().lower()
         if name == "times":
             times = _count(item, name, text.strip())
+        elif name == "nth" and target is not None:
+            nth = _count(item, name, text.strip())
+            if nth < 1:
+                raise FaultSyntaxError(f"fault {item!r}: nth counts from 1")
+        elif name == "nth":
+            raise FaultSyntaxError(
+                f"fault {item!r}: nth counts the requests to a target; name one, as in list:{spec}"
+            )
         elif name == "retry-after":
             retry_after = _number(item, name, text.strip())
         else:
-            raise FaultSyntaxError(f"fault {item!r}: unknown option {name!r} (known: times, retry-after)")
+            raise FaultSyntaxError(
+                f"fault {item!r}: unknown option {name!r} (known: times, nth, retry-after)"
+            )
     name, has_value, text = head.partition("=")
     name = name.strip().lower()
+    if name in _STREAM_KINDS and target not in (None, "chat"):
+        raise FaultSyntaxError(f"fault {item!r}: {name} delays streams, which only the chat target sends")
     if name.isdigit() and not has_value:
         status = int(name)
         if not 400 <= status <= 599:
             raise FaultSyntaxError(f"fault {item!r}: a status fault must be 4xx or 5xx")
         if status == 429 and retry_after is None:
             retry_after = DEFAULT_429_RETRY_AFTER
-        return Fault("status", status, times, retry_after)
+        return Fault("status", status, times, retry_after, target, nth)
     if name == "malformed" and not has_value:
-        return Fault("malformed", 0.0, times)
+        return Fault("malformed", 0.0, times, None, target, nth)
+    if name == "drop" and not has_value:
+        return Fault("drop-after", 0, times, None, target, nth)
     if name in _DURATION_KINDS and has_value:
-        return Fault(name, _number(item, name, text.strip()), times)
+        return Fault(name, _seconds(item, name, text.strip()), times, None, target, nth)
+    if name == "hang" and has_value:
+        return Fault("latency", _seconds(item, name, text.strip()), times, None, target, nth)
     if name == "drop-after" and has_value:
-        return Fault(name, _count(item, name, text.strip()), times)
+        return Fault(name, _count(item, name, text.strip()), times, None, target, nth)
     raise FaultSyntaxError(
-        f"unknown fault {item!r} (known: a 4xx/5xx status, latency=S, first-token=S, chunk-delay=S, "
-        "drop-after=N, malformed)"
+        f"unknown fault {item!r} (known: a 4xx/5xx status, latency=S, hang=S, first-token=S, "
+        "chunk-delay=S, drop-after=N, drop, malformed; optionally after a target such as list:)"
     )
 
 
@@ -125,14 +205,29 @@ def parse_faults(text: str | Iterable[str]) -> list[Fault]:
     return [parse_fault(part) for item in items for part in item.split(",") if part.strip()]
 
 
-def plan_faults(faults: Sequence[Fault], retry_count: int) -> FaultPlan:
-    """Combine the faults that apply on `retry_count` into what happens to the request."""
+def parse_header_faults(values: Iterable[str]) -> list[Fault]:
+    """Read the `x-chatspan-fault` header values: faults for the request that carries them.
+
+    Targets are refused: they count requests across a test, which one request's header cannot.
+    """
+    faults = parse_faults(values)
+    for fault in faults:
+        if fault.target is not None:
+            raise FaultSyntaxError(
+                f"the {fault.target}: target counts requests from when faults are set; send it to "
+                "POST /_chatspan/faults (or DevServer.set_faults), or drop the target from the header"
+            )
+    return faults
+
+
+def plan_faults(faults: Sequence[Fault], retry_count: int, request_number: int = 1) -> FaultPlan:
+    """Combine the faults that apply into what happens to the request (see `Fault.active`)."""
     status: Fault | None = None
     latency = first_token = chunk_delay = 0.0
     drop_after: int | None = None
     malformed = False
     for fault in faults:
-        if not fault.active(retry_count):
+        if not fault.active(retry_count, request_number):
             continue
         if fault.kind == "status":
             status = status or fault

@@ -1,9 +1,10 @@
-"""HTTP handling: routes, OpenAI's response headers, JSON and server-sent-event responses, faults.
+"""HTTP handling: dispatch to the endpoints, OpenAI's response headers, JSON and SSE responses, faults.
 
 HTTP/1.1 with keep-alive: JSON responses carry `Content-Length`, streams `Transfer-Encoding:
 chunked`. Every response, errors included, carries the headers OpenAI sends (`x-request-id`,
 `openai-processing-ms`, `openai-version`, `openai-organization`, `x-envoy-upstream-service-time`
-and the six `x-ratelimit-*`).
+and the six `x-ratelimit-*`). Which paths are served is `chatspan.devserver.routes`; the stored
+completion endpoints are `chatspan.devserver.stored`.
 """
 
 from __future__ import annotations
@@ -14,13 +15,11 @@ import logging
 import math
 import secrets
 import socket
-import sys
-import threading
 import time
 from collections.abc import Iterable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
-from urllib.parse import urlsplit
+from http.server import BaseHTTPRequestHandler
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, urlsplit
 
 from chatspan.devserver.chunks import completion_chunks
 from chatspan.devserver.completions import build_completion, prompt_tokens
@@ -38,64 +37,33 @@ from chatspan.devserver.faults import (
     RETRY_COUNT_HEADER,
     FaultPlan,
     FaultSyntaxError,
-    parse_faults,
+    parse_header_faults,
     plan_faults,
     retry_count,
 )
 from chatspan.devserver.ratelimit import RateLimitState
+from chatspan.devserver.routes import Route, find_route
 from chatspan.devserver.state import ServerState
 from chatspan.devserver.store import stored_record
+from chatspan.devserver.stored import (
+    Query,
+    delete_completion,
+    list_completions,
+    list_messages,
+    retrieve_completion,
+    update_completion,
+)
 from chatspan.devserver.validation import parse_body, read_chat_request
+
+if TYPE_CHECKING:
+    from chatspan.devserver.httpserver import DevHTTPServer
 
 logger = logging.getLogger(__name__)
 
-CHAT_PATH = "/v1/chat/completions"
-FAULTS_PATH = "/_chatspan/faults"
 OPENAI_VERSION = "2020-10-01"
+AZURE_API_VERSION = "api-version"
 IDLE_TIMEOUT = 30.0
 """Seconds an idle keep-alive connection is kept open."""
-
-
-class DevHTTPServer(ThreadingHTTPServer):
-    """A threading HTTP server that knows its `ServerState` and can cut its open connections."""
-
-    daemon_threads = True
-
-    def __init__(self, address: tuple[str, int], state: ServerState) -> None:
-        self.state = state
-        self._connections: set[socket.socket] = set()
-        self._connections_lock = threading.Lock()
-        super().__init__(address, ChatHandler)
-
-    def get_request(self) -> tuple[socket.socket, Any]:
-        """Accept a connection and remember it until it closes."""
-        connection, address = super().get_request()
-        with self._connections_lock:
-            self._connections.add(connection)
-        return connection, address
-
-    def shutdown_request(self, request: Any) -> None:
-        """Forget and close a connection."""
-        with self._connections_lock:
-            self._connections.discard(request)
-        super().shutdown_request(request)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """Log a connection's failure instead of printing it: a client that hangs up is no error."""
-        error = sys.exc_info()[1]
-        if isinstance(error, (ConnectionError, TimeoutError)):
-            logger.debug("connection from %s ended: %r", client_address, error)
-        else:
-            logger.exception("devserver failed on a connection from %s", client_address)
-
-    def close_connections(self) -> None:
-        """Shut every open connection, so idle keep-alive handler threads end now."""
-        with self._connections_lock:
-            connections = list(self._connections)
-        for connection in connections:
-            # OSError: its handler closed it meanwhile.
-            with contextlib.suppress(OSError):
-                connection.shutdown(socket.SHUT_RDWR)
 
 
 class _DroppedConnection(Exception):
@@ -133,7 +101,7 @@ class ChatHandler(BaseHTTPRequestHandler):
         self._dispatch()
 
     def do_DELETE(self) -> None:
-        """Serve DELETE (no route yet: 404)."""
+        """Serve DELETE."""
         self._dispatch()
 
     def do_PUT(self) -> None:
@@ -148,16 +116,29 @@ class ChatHandler(BaseHTTPRequestHandler):
         self._started = time.monotonic()
         self._request_id = "req_" + secrets.token_hex(16)
         self._responded = False
-        path = urlsplit(self.path).path
+        url = urlsplit(self.path)
         try:
             raw = self._read_body()
-            if path == CHAT_PATH and self.command == "POST":
-                self._authorize()
-                self._chat(raw)
-            elif path == FAULTS_PATH and self.command in ("GET", "POST"):
+            route = find_route(self.command, url.path)
+            if route is None:
+                raise invalid_url(self.command, url.path)
+            if route.name == "faults":
                 self._control_faults(raw)
+                return
+            query = parse_qsl(url.query, keep_blank_values=True)
+            self._authorize(route)
+            if route.azure and not any(name == AZURE_API_VERSION for name, _ in query):
+                raise invalid_request(
+                    f"Missing required query parameter: '{AZURE_API_VERSION}'.", param=AZURE_API_VERSION
+                )
+            plan = self._fault_plan(route.name)
+            self._pause(plan.latency)
+            if plan.status is not None:
+                raise self._fault_error(plan)
+            if route.name == "chat":
+                self._chat(raw, plan, route.deployment)
             else:
-                raise invalid_url(self.command, path)
+                self._send_planned(self._stored(route, query, raw), plan, self._state.limiter.state())
         except ApiError as error:
             self._send_error(error)
         except _DroppedConnection:
@@ -172,6 +153,19 @@ class ChatHandler(BaseHTTPRequestHandler):
                 self.close_connection = True
             else:
                 self._send_error(status_error(500))
+
+    def _stored(self, route: Route, query: Query, raw: bytes) -> dict[str, Any]:
+        store = self._state.store
+        completion_id = route.completion_id or ""
+        if route.name == "list":
+            return list_completions(store, query, ignore_limit=self._state.ignore_limit)
+        if route.name == "retrieve":
+            return retrieve_completion(store, completion_id)
+        if route.name == "update":
+            return update_completion(store, completion_id, raw)
+        if route.name == "delete":
+            return delete_completion(store, completion_id)
+        return list_messages(store, completion_id, query)
 
     def _read_body(self) -> bytes:
         if self.headers.get("transfer-encoding", "").lower() == "chunked":
@@ -189,15 +183,19 @@ class ChatHandler(BaseHTTPRequestHandler):
             return b""
         return self.rfile.read(int(length))
 
-    def _authorize(self) -> None:
+    def _authorize(self, route: Route) -> None:
         expected = self._state.api_key
         if expected is None:
             return
         scheme, _, token = self.headers.get("authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
+        token = token.strip() if scheme.lower() == "bearer" else ""
+        if route.azure and not token:
+            # Azure OpenAI takes the key in an `api-key` header (a Bearer token is for Entra ID).
+            token = self.headers.get("api-key", "").strip()
+        if not token:
             raise missing_api_key()
-        if token.strip() != expected:
-            raise incorrect_api_key(token.strip())
+        if token != expected:
+            raise incorrect_api_key(token)
 
     def _control_faults(self, raw: bytes) -> None:
         if self.command == "POST":
@@ -213,20 +211,22 @@ class ChatHandler(BaseHTTPRequestHandler):
                 raise invalid_request(str(error), param="faults") from None
         self._send_json(200, {"faults": list(self._state.faults()[1])})
 
-    def _fault_plan(self) -> FaultPlan:
-        persistent, _ = self._state.faults()
+    def _fault_plan(self, target: str) -> FaultPlan:
         try:
-            per_request = parse_faults(self.headers.get_all(FAULT_HEADER) or [])
+            per_request = parse_header_faults(self.headers.get_all(FAULT_HEADER) or [])
         except FaultSyntaxError as error:
             raise invalid_request(f"Invalid {FAULT_HEADER} header: {error}", param=FAULT_HEADER) from None
-        return plan_faults([*per_request, *persistent], retry_count(self.headers.get(RETRY_COUNT_HEADER)))
+        persistent, number = self._state.faults_for(target)
+        return plan_faults(
+            [*per_request, *persistent], retry_count(self.headers.get(RETRY_COUNT_HEADER)), number
+        )
 
-    def _chat(self, raw: bytes) -> None:
-        plan = self._fault_plan()
-        self._pause(plan.latency)
-        if plan.status is not None:
-            raise self._fault_error(plan)
-        request = read_chat_request(parse_body(raw))
+    def _chat(self, raw: bytes, plan: FaultPlan, deployment: str | None) -> None:
+        body = parse_body(raw)
+        if deployment is not None:
+            # An Azure deployment stands for the model, whatever the body says.
+            body["model"] = deployment
+        request = read_chat_request(body)
         cached = self._state.prompt_cache.cached_tokens(request.messages, prompt_tokens(request.messages))
         completion = build_completion(request, cached_tokens=cached)
         usage = completion.usage()
@@ -252,7 +252,7 @@ class ChatHandler(BaseHTTPRequestHandler):
             record = stored_record(completion.response(), request.body, self._request_id, request.metadata)
             self._state.store.put(record)
         if not request.stream:
-            self._send_completion(completion.response(), plan, decision.state)
+            self._send_planned(completion.response(), plan, decision.state)
             return
         chunks = completion_chunks(
             completion, include_usage=request.include_usage, include_obfuscation=request.include_obfuscation
@@ -322,7 +322,8 @@ class ChatHandler(BaseHTTPRequestHandler):
             self.connection.shutdown(socket.SHUT_RDWR)
         raise _DroppedConnection
 
-    def _send_completion(self, body: dict[str, Any], plan: FaultPlan, state: RateLimitState) -> None:
+    def _send_planned(self, body: dict[str, Any], plan: FaultPlan, state: RateLimitState) -> None:
+        """Send a 200 JSON body, unless a fault drops the connection or truncates the body."""
         if plan.drop_after is not None:
             self._drop()
         if plan.malformed:

@@ -6,8 +6,9 @@ import threading
 from collections.abc import Mapping
 from types import TracebackType
 
-from chatspan.devserver.handler import DevHTTPServer
+from chatspan.devserver.httpserver import DevHTTPServer
 from chatspan.devserver.ratelimit import RateLimiter
+from chatspan.devserver.seeding import seeded_entries
 from chatspan.devserver.state import ServerState
 from chatspan.devserver.store import StoredCompletion
 
@@ -22,7 +23,9 @@ class DevServer:
     Binds 127.0.0.1 only (any other `host` raises ValueError): the devserver accepts any request
     and is for tests and demos. `port=0` picks a free port. `api_key=None` accepts any key.
     `rpm`/`tpm` are the per-minute limits behind the `x-ratelimit-*` headers and 429s.
-    `faults` start as if passed to `set_faults`.
+    `faults` start as if passed to `set_faults`. `seed_stored=N` stores N made-up completions over
+    the last `seed_days` days, drawn from `seed` (see `seed_stored`). `ignore_limit=True` makes the
+    list endpoint answer pages of 20 whatever its `limit` says, as OpenAI has been seen to do.
     """
 
     def __init__(
@@ -35,11 +38,22 @@ class DevServer:
         tpm: int = DEFAULT_TPM,
         organization: str = "user-chatspan-dev",
         faults: list[str] | None = None,
+        seed_stored: int = 0,
+        seed: int = 0,
+        seed_days: float = 30,
+        ignore_limit: bool = False,
     ) -> None:
         if host != HOST:
             raise ValueError(f"the chatspan devserver binds {HOST} only, not {host!r}")
-        self._state = ServerState(limiter=RateLimiter(rpm, tpm), api_key=api_key, organization=organization)
+        self._state = ServerState(
+            limiter=RateLimiter(rpm, tpm),
+            api_key=api_key,
+            organization=organization,
+            ignore_limit=ignore_limit,
+        )
         self._state.set_faults(list(faults or []))
+        if seed_stored:
+            self.seed_stored(seed_stored, days=seed_days, seed=seed)
         self._port = port
         self._httpd: DevHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -101,18 +115,45 @@ class DevServer:
         return f"http://{HOST}:{self.port}/v1"
 
     @property
+    def azure_endpoint(self) -> str:
+        """`http://127.0.0.1:PORT`, the `azure_endpoint` for `openai.AzureOpenAI`."""
+        return f"http://{HOST}:{self.port}"
+
+    @property
     def stored(self) -> Mapping[str, StoredCompletion]:
-        """Read-only snapshot of the stored completions, id -> record, in storing order."""
+        """Read-only snapshot of the stored completions, id -> record, in storing order.
+
+        Taking it copies the ids only; a seeded record is built when it is looked up.
+        """
         return self._state.store.snapshot()
+
+    def seed_stored(self, n: int, *, days: float = 30, seed: int = 0, now: float | None = None) -> int:
+        """Store `n` made-up completions, as if answered over the last `days` days; returns `n`.
+
+        Deterministic for a given `seed` (and `now`, default the current time): the same ids,
+        times, models, metadata and contents. Their `created` times are never in the future, and
+        some share a second. Seeding the same seed again replaces the same completions. 100,000
+        take about a second and 50 MB: records are built when listed or retrieved, not kept whole.
+        See `chatspan.devserver.seeding` for what they hold. Raises ValueError for `n` < 0 or
+        `days` <= 0.
+        """
+        return self._state.store.put_entries(seeded_entries(n, days=days, seed=seed, now=now))
+
+    @property
+    def ignore_limit(self) -> bool:
+        """Whether the list endpoint ignores `limit` (pages of 20)."""
+        return self._state.ignore_limit
 
     @property
     def faults(self) -> list[str]:
-        """The faults applied to every chat request, as given to `set_faults`."""
+        """The persistent faults, as given to `set_faults`."""
         return list(self._state.faults()[1])
 
     def set_faults(self, faults: list[str]) -> None:
-        """Apply these faults to every following chat request (`[]` clears); see `chatspan.devserver.faults`.
+        """Replace the persistent faults (`[]` clears); see `chatspan.devserver.faults`.
 
-        Raises `FaultSyntaxError` (a ValueError) for a fault it cannot read.
+        Untargeted faults apply to every following chat request; targeted ones (`list:500;times=2`)
+        to requests to their endpoint, counted from this call on. Raises `FaultSyntaxError` (a
+        ValueError) for a fault it cannot read, and then changes nothing.
         """
         self._state.set_faults(list(faults))

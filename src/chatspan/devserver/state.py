@@ -18,20 +18,36 @@ class ServerState:
     limiter: RateLimiter
     api_key: str | None = None
     organization: str = "user-chatspan-dev"
+    ignore_limit: bool = False
+    """The list endpoint answers pages of a fixed size, whatever `limit` asks (OpenAI has done so)."""
     store: CompletionStore = field(default_factory=CompletionStore)
     prompt_cache: PromptCache = field(default_factory=PromptCache)
     stopping: threading.Event = field(default_factory=threading.Event)
     _faults: tuple[Fault, ...] = ()
     _fault_texts: tuple[str, ...] = ()
+    _requests: dict[str, int] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def set_faults(self, texts: list[str]) -> None:
-        """Replace the faults applied to every chat request (`[]` clears them)."""
+        """Replace the persistent faults (`[]` clears them) and restart every target's request count."""
         faults = tuple(parse_faults(texts))
         with self._lock:
             self._faults, self._fault_texts = faults, tuple(texts)
+            self._requests = {}
 
     def faults(self) -> tuple[tuple[Fault, ...], tuple[str, ...]]:
         """The persistent faults, parsed and as given."""
         with self._lock:
             return self._faults, self._fault_texts
+
+    def faults_for(self, target: str) -> tuple[tuple[Fault, ...], int]:
+        """Count a request to `target`; the persistent faults that may apply to it, and its number.
+
+        The number counts requests to `target` since the faults were last set, this one included.
+        Untargeted faults apply to chat requests (and count retries, not requests).
+        """
+        with self._lock:
+            number = self._requests.get(target, 0) + 1
+            self._requests[target] = number
+            faults = tuple(fault for fault in self._faults if (fault.target or "chat") == target)
+        return faults, number

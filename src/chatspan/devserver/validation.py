@@ -77,7 +77,8 @@ def _type_name(value: object) -> str:
     return "an object"
 
 
-def _invalid_type(param: str, expected: str, value: object) -> ApiError:
+def invalid_type(param: str, expected: str, value: object) -> ApiError:
+    """OpenAI's 400 for a parameter of the wrong type (`expected` reads "an integer", ...)."""
     return invalid_request(
         f"Invalid type for '{param}': expected {expected}, but got {_type_name(value)} instead.",
         param=param,
@@ -85,9 +86,30 @@ def _invalid_type(param: str, expected: str, value: object) -> ApiError:
     )
 
 
-def _missing(param: str) -> ApiError:
+def missing_parameter(param: str) -> ApiError:
+    """OpenAI's 400 for a required parameter that is absent."""
     return invalid_request(
         f"Missing required parameter: '{param}'.", param=param, code="missing_required_parameter"
+    )
+
+
+def integer_below_minimum(name: str, minimum: int, value: int) -> ApiError:
+    """OpenAI's 400 for an integer parameter below its minimum."""
+    return invalid_request(
+        f"Invalid '{name}': integer below minimum value. Expected a value >= {minimum}, "
+        f"but got {value} instead.",
+        param=name,
+        code="integer_below_min_value",
+    )
+
+
+def integer_above_maximum(name: str, maximum: int, value: int) -> ApiError:
+    """OpenAI's 400 for an integer parameter above its maximum."""
+    return invalid_request(
+        f"Invalid '{name}': integer above maximum value. Expected a value <= {maximum}, "
+        f"but got {value} instead.",
+        param=name,
+        code="integer_above_max_value",
     )
 
 
@@ -96,21 +118,11 @@ def _integer(body: dict[str, Any], name: str, minimum: int, maximum: int | None 
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int):
-        raise _invalid_type(name, "an integer", value)
+        raise invalid_type(name, "an integer", value)
     if value < minimum:
-        raise invalid_request(
-            f"Invalid '{name}': integer below minimum value. Expected a value >= {minimum}, "
-            f"but got {value} instead.",
-            param=name,
-            code="integer_below_min_value",
-        )
+        raise integer_below_minimum(name, minimum, value)
     if maximum is not None and value > maximum:
-        raise invalid_request(
-            f"Invalid '{name}': integer above maximum value. Expected a value <= {maximum}, "
-            f"but got {value} instead.",
-            param=name,
-            code="integer_above_max_value",
-        )
+        raise integer_above_maximum(name, maximum, value)
     return value
 
 
@@ -119,7 +131,7 @@ def _number(body: dict[str, Any], name: str, minimum: float, maximum: float) -> 
     if value is None:
         return
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise _invalid_type(name, "a decimal", value)
+        raise invalid_type(name, "a decimal", value)
     if value < minimum:
         raise invalid_request(
             f"Invalid '{name}': decimal below minimum value. Expected a value >= {minimum:g}, "
@@ -141,16 +153,16 @@ def _flag(body: dict[str, Any], name: str) -> bool:
     if value is None:
         return False
     if not isinstance(value, bool):
-        raise _invalid_type(name, "a boolean", value)
+        raise invalid_type(name, "a boolean", value)
     return value
 
 
 def _messages(body: dict[str, Any]) -> list[dict[str, Any]]:
     if "messages" not in body:
-        raise _missing("messages")
+        raise missing_parameter("messages")
     messages = body["messages"]
     if not isinstance(messages, list):
-        raise _invalid_type("messages", "an array of objects", messages)
+        raise invalid_type("messages", "an array of objects", messages)
     if not messages:
         raise invalid_request(
             "Invalid 'messages': empty array. Expected an array with minimum length 1, "
@@ -161,9 +173,9 @@ def _messages(body: dict[str, Any]) -> list[dict[str, Any]]:
     for index, message in enumerate(messages):
         param = f"messages[{index}]"
         if not isinstance(message, dict):
-            raise _invalid_type(param, "an object", message)
+            raise invalid_type(param, "an object", message)
         if "role" not in message:
-            raise _missing(f"{param}.role")
+            raise missing_parameter(f"{param}.role")
         role = message["role"]
         if role not in _ROLES:
             supported = ", ".join(f"'{name}'" for name in _ROLES[:-1]) + f", and '{_ROLES[-1]}'"
@@ -173,7 +185,7 @@ def _messages(body: dict[str, Any]) -> list[dict[str, Any]]:
                 code="invalid_value",
             )
         if role == "tool" and "tool_call_id" not in message:
-            raise _missing(f"{param}.tool_call_id")
+            raise missing_parameter(f"{param}.tool_call_id")
     return messages
 
 
@@ -182,11 +194,18 @@ def _metadata(body: dict[str, Any], store: bool) -> dict[str, str] | None:
     if metadata is None:
         return None
     if not isinstance(metadata, dict):
-        raise _invalid_type("metadata", "an object", metadata)
+        raise invalid_type("metadata", "an object", metadata)
     if not store:
         raise invalid_request(
             "The 'metadata' parameter is only allowed when 'store' is enabled.", param="metadata"
         )
+    return read_metadata(metadata)
+
+
+def read_metadata(metadata: object) -> dict[str, str]:
+    """Check a `metadata` object as OpenAI does (16 pairs, keys <= 64, values <= 512 characters)."""
+    if not isinstance(metadata, dict):
+        raise invalid_type("metadata", "an object", metadata)
     if len(metadata) > _MAX_METADATA_PAIRS:
         raise invalid_request(
             f"Invalid 'metadata': too many properties. Expected an object with at most "
@@ -204,7 +223,7 @@ def _metadata(body: dict[str, Any], store: bool) -> dict[str, str] | None:
                 code="string_above_max_length",
             )
         if not isinstance(value, str):
-            raise _invalid_type(param, "a string", value)
+            raise invalid_type(param, "a string", value)
         if len(value) > _MAX_METADATA_VALUE:
             raise invalid_request(
                 f"Invalid '{param}': string too long. Expected a string with maximum length "
@@ -222,7 +241,7 @@ def _stop(body: dict[str, Any]) -> tuple[str, ...]:
     if isinstance(stop, str):
         return (stop,)
     if not isinstance(stop, list) or not all(isinstance(item, str) for item in stop):
-        raise _invalid_type("stop", "a string or an array of strings", stop)
+        raise invalid_type("stop", "a string or an array of strings", stop)
     if len(stop) > _MAX_STOP_SEQUENCES:
         raise invalid_request(
             f"Invalid 'stop': array too long. Expected an array with maximum length {_MAX_STOP_SEQUENCES}, "
@@ -244,10 +263,10 @@ def _tools(body: dict[str, Any]) -> tuple[list[dict[str, Any]], Any]:
             )
         return [], None
     if not isinstance(tools, list):
-        raise _invalid_type("tools", "an array of objects", tools)
+        raise invalid_type("tools", "an array of objects", tools)
     for index, tool in enumerate(tools):
         if not isinstance(tool, dict):
-            raise _invalid_type(f"tools[{index}]", "an object", tool)
+            raise invalid_type(f"tools[{index}]", "an object", tool)
         kind = tool.get("type")
         if kind not in ("function", "custom"):
             raise invalid_request(
@@ -257,7 +276,7 @@ def _tools(body: dict[str, Any]) -> tuple[list[dict[str, Any]], Any]:
             )
         definition = tool.get(kind)
         if not isinstance(definition, dict) or not isinstance(definition.get("name"), str):
-            raise _missing(f"tools[{index}].{kind}.name")
+            raise missing_parameter(f"tools[{index}].{kind}.name")
     if isinstance(tool_choice, dict) and tool_choice.get("type") in ("function", "custom"):
         kind = tool_choice["type"]
         name = (tool_choice.get(kind) or {}).get("name")
@@ -281,7 +300,7 @@ def _response_format(body: dict[str, Any]) -> dict[str, Any] | None:
     if response_format is None:
         return None
     if not isinstance(response_format, dict):
-        raise _invalid_type("response_format", "an object", response_format)
+        raise invalid_type("response_format", "an object", response_format)
     kind = response_format.get("type")
     if kind not in ("text", "json_object", "json_schema"):
         raise invalid_request(
@@ -293,9 +312,9 @@ def _response_format(body: dict[str, Any]) -> dict[str, Any] | None:
     if kind == "json_schema":
         json_schema = response_format.get("json_schema")
         if not isinstance(json_schema, dict):
-            raise _missing("response_format.json_schema")
+            raise missing_parameter("response_format.json_schema")
         if not isinstance(json_schema.get("name"), str):
-            raise _missing("response_format.json_schema.name")
+            raise missing_parameter("response_format.json_schema.name")
     return response_format
 
 
@@ -309,7 +328,7 @@ def _stream_options(body: dict[str, Any], stream: bool) -> tuple[bool, bool]:
             param="stream_options",
         )
     if not isinstance(options, dict):
-        raise _invalid_type("stream_options", "an object", options)
+        raise invalid_type("stream_options", "an object", options)
     include_usage = options.get("include_usage")
     include_obfuscation = options.get("include_obfuscation")
     return include_usage is True, include_obfuscation is not False
@@ -321,7 +340,7 @@ def read_chat_request(body: dict[str, Any]) -> ChatRequest:
         raise invalid_request("you must provide a model parameter")
     model = body["model"]
     if not isinstance(model, str):
-        raise _invalid_type("model", "a string", model)
+        raise invalid_type("model", "a string", model)
     messages = _messages(body)
     n = _integer(body, "n", 1, _MAX_N)
     max_tokens = _integer(body, "max_tokens", 1)
@@ -336,7 +355,7 @@ def read_chat_request(body: dict[str, Any]) -> ChatRequest:
     tools, tool_choice = _tools(body)
     service_tier = body.get("service_tier")
     if service_tier is not None and not isinstance(service_tier, str):
-        raise _invalid_type("service_tier", "a string", service_tier)
+        raise invalid_type("service_tier", "a string", service_tier)
     return ChatRequest(
         model=model,
         messages=messages,

@@ -171,7 +171,7 @@ class ChatStream(wrapt.ObjectProxy):
         self._self_state = _StreamState(call)
         # Stream.__next__ is one Python frame around its `_iterator`; calling that directly saves
         # the frame on every chunk. Any other stream object is advanced through its own __next__.
-        iterator = getattr(stream, "_iterator", None)
+        iterator: Any = getattr(stream, "_iterator", None)
         self._self_next = iterator.__next__ if hasattr(iterator, "__next__") else stream.__next__
 
     def __iter__(self) -> ChatStream:
