@@ -42,7 +42,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.verbose:
         # The exporters log every failed attempt; chatspan retries and reports the outcome itself.
         logging.getLogger("opentelemetry").setLevel(logging.CRITICAL)
-    _terminate_like_ctrl_c()
+    stop = _StopRequest()
+    stop.install()
+    args.stop = stop
     try:
         code: int = args.command(args)
         return code
@@ -185,6 +187,7 @@ def _backfill(args: argparse.Namespace) -> int:
                 ),
                 progress=progress,
                 tally=tally,
+                stop=args.stop,
             )
     except checkpoints.CheckpointError as error:
         raise UserError(str(error), EXIT_CONFIG) from None
@@ -248,6 +251,11 @@ def _get(args: argparse.Namespace) -> int:
 def _client(args: argparse.Namespace) -> Any:
     import openai
 
+    # openai 1.x takes an empty OPENAI_API_KEY as a key and sends it; that is a missing key too.
+    if not os.environ.get("OPENAI_API_KEY", "").strip():
+        raise UserError(
+            "OPENAI_API_KEY is not set: export it (and OPENAI_BASE_URL for another server)", EXIT_CONFIG
+        )
     try:
         return openai.OpenAI(timeout=args.timeout, max_retries=args.max_retries)
     except openai.OpenAIError:
@@ -268,12 +276,32 @@ def _show(completion: Any) -> None:
     print(f"{completion.id}\t{created}\t{completion.model}", flush=True)
 
 
-def _terminate_like_ctrl_c() -> None:
-    # SIGTERM (docker stop, systemd, kill) gets the same careful stop as Ctrl-C.
-    def interrupt(signum: int, frame: FrameType | None) -> NoReturn:
-        raise KeyboardInterrupt
+class _StopRequest:
+    """Ctrl-C and SIGTERM ask for a stop after the batch in flight is confirmed; a second one aborts.
 
-    signal.signal(signal.SIGTERM, interrupt)
+    Stopping between the collector's answer and the checkpoint write would send that batch again
+    on the next run, so the first signal only raises a flag the backfill looks at between batches.
+    """
+
+    def __init__(self) -> None:
+        self.requested = False
+
+    def install(self) -> None:
+        signal.signal(signal.SIGINT, self._handle)
+        signal.signal(signal.SIGTERM, self._handle)
+
+    def __call__(self) -> bool:
+        return self.requested
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+        print(
+            "chatspan: stopping after the batch in flight (again to abort at once)",
+            file=sys.stderr,
+            flush=True,
+        )
 
 
 def _positive_int(text: str) -> int:

@@ -163,3 +163,29 @@ def wait_for(condition: object, timeout: float) -> None:
     while not condition():
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.05)
+
+
+def test_second_interrupt_abandons_a_page_that_hangs(
+    server: DevServer, receiver: OtlpReceiver, tmp_path: Path
+) -> None:
+    env = environment(server, receiver.endpoint, tmp_path)
+    server.set_faults(["list:hang=60;nth=3"])
+    process = subprocess.Popen(
+        command("--page-size", "50", "--timeout", "120"),
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    wait_for(lambda: len(receiver.spans()) >= 100, timeout=30)
+    time.sleep(0.5)  # the third page is now hanging
+    process.send_signal(signal.SIGINT)
+    time.sleep(0.5)
+    assert process.poll() is None, "the first Ctrl-C waits for the batch in flight"
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=15)
+    assert process.returncode == EXIT["interrupted"]
+    assert "again to abort" in stderr and "Traceback" not in stderr
+    server.set_faults([])
+    assert backfill(env, "--page-size", "50").code == EXIT["ok"]
+    assert_exactly_the_stored_set(receiver, server)

@@ -37,6 +37,7 @@ def run_backfill(
     options: RunOptions,
     progress: Progress,
     tally: Tally,
+    stop: Callable[[], bool] = lambda: False,
     now: Callable[[], float] = time.time,
 ) -> None:
     """Emit one span per stored completion the checkpoint has not confirmed yet.
@@ -44,7 +45,8 @@ def run_backfill(
     The checkpoint moves (and is saved) only after the exporter accepted a batch; an exception
     from paging or exporting leaves it at the last confirmed batch, so a re-run resumes there.
     Without `export` it is a dry run: it counts (and shows) what would be emitted, and neither
-    exports nor saves.
+    exports nor saves. `stop()` is asked after each batch; when it says so, the run ends by raising
+    KeyboardInterrupt with everything so far confirmed and saved.
     """
     started_at = int(now())
     for running in checkpoint.plan(selection.since, selection.until):
@@ -74,6 +76,8 @@ def run_backfill(
                     save(checkpoint)
             tally.exported += len(spans)
             progress.update(tally)
+            if stop():
+                raise KeyboardInterrupt
         if export is not None:
             checkpoint.finish(running, started_at)
             save(checkpoint)
