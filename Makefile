@@ -9,12 +9,20 @@ PHOENIX_VENV ?= .venv-phoenix
 # the floor, the last 1.x, the last 2.x.
 OPENAI_MATRIX ?= 1.63.2 1.109.1 2.54.0
 
-.PHONY: demo test lint venv matrix-venvs phoenix-venv bench clean
+.PHONY: demo demo-stop browser-deps test lint venv matrix-venvs phoenix-venv bench clean
 
+# The demo leaves its trace viewer (Phoenix) running; demo-stop ends what it started, by pid.
 demo: venv
-	@scripts/demo.sh $(VENV)
+	@CHATSPAN_PHOENIX_VENV=$(PHOENIX_VENV) scripts/demo.sh $(VENV)
 
-test: venv matrix-venvs phoenix-venv
+demo-stop:
+	@scripts/demo-stop.sh
+
+# Debian's Chromium, for the browser test (tests/demo); Playwright drives it, never its own download.
+browser-deps:
+	@test -x /usr/bin/chromium || { apt-get update && apt-get install -y chromium; }
+
+test: venv matrix-venvs phoenix-venv browser-deps
 	@CHATSPAN_PHOENIX_VENV=$(abspath $(PHOENIX_VENV)) scripts/test.sh $(VENV) $(OPENAI_MATRIX)
 
 lint: venv
@@ -42,4 +50,4 @@ bench:
 	.venv-bench/bin/python bench/overhead.py
 
 clean:
-	rm -rf $(VENV) .venv-openai-* .venv-bench $(PHOENIX_VENV) test-output
+	rm -rf $(VENV) .venv-openai-* .venv-bench $(PHOENIX_VENV) test-output .demo

@@ -75,7 +75,7 @@ class Target:
 def main() -> int:
     """Run the tour; returns the process exit code."""
     model = os.environ.get("CHATSPAN_MODEL") or DEFAULT_MODEL
-    with _target() as target:
+    with openai_target() as target:
         if target is None:
             return 2
         try:
@@ -96,8 +96,11 @@ def main() -> int:
 
 
 @contextlib.contextmanager
-def _target() -> Iterator[Target | None]:
-    """The server from the environment, or an in-process devserver when nothing is configured."""
+def openai_target() -> Iterator[Target | None]:
+    """The server from the environment, or an in-process devserver when nothing is configured.
+
+    Yields None (having said why on stderr) when neither is possible. The other examples use it too.
+    """
     base_url = os.environ.get("OPENAI_BASE_URL") or None
     api_key = os.environ.get("OPENAI_API_KEY") or None
     if base_url is not None or api_key is not None:

@@ -1,17 +1,34 @@
 #!/usr/bin/env bash
-# The main job on the embedded default: the example app, zero-code instrumented, against the local
-# OpenAI-compatible server (started by the app when no OPENAI_BASE_URL/OPENAI_API_KEY is set).
-# Spans go to the console, and also over OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set.
-# usage: scripts/demo.sh VENV
+# `make demo`: the example app and a backfill, traced into a real viewer, on a fresh machine with no
+# API key and no Docker. Everything listens on 127.0.0.1 only.
+#
+#   scripts/demo.sh VENV          (make demo: scripts/demo.sh .venv)
+#
+# 1. chatspan.devserver with 300 seeded stored completions (the OpenAI API instead when
+#    OPENAI_API_KEY is set; CHATSPAN_MODEL picks the model, default gpt-4o-mini);
+# 2. Arize Phoenix as the trace viewer, from its own venv (created here on first use), unless
+#    OTEL_EXPORTER_OTLP_ENDPOINT (or ..._TRACES_ENDPOINT) already names one, e.g. the Jaeger stack
+#    of examples/jaeger (set OTEL_EXPORTER_OTLP_PROTOCOL=grpc for a gRPC endpoint);
+# 3. opentelemetry-instrument python examples/app.py; 4. chatspan backfill;
+# 5. one line per span the viewer received, and the URL to open.
+# Phoenix keeps running afterwards; `make demo-stop` (scripts/demo-stop.sh) ends it.
+#
+# Environment: CHATSPAN_DEMO_DIR (pid files, logs, Phoenix's data; default .demo),
+# CHATSPAN_DEMO_PORT (Phoenix's port, default 6006 or any free one; 0: any free one),
+# CHATSPAN_PHOENIX_VENV (default .venv-phoenix).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-venv=$1
-exporters=console
-if [ -n "${OTEL_EXPORTER_OTLP_ENDPOINT:-}${OTEL_EXPORTER_OTLP_TRACES_ENDPOINT:-}" ]; then
-  exporters=console,otlp
+venv=${1:?usage: scripts/demo.sh VENV}
+phoenix_venv=${CHATSPAN_PHOENIX_VENV:-.venv-phoenix}
+
+# A second `make demo` replaces the first: stop what the previous one left running.
+scripts/demo-stop.sh --quiet
+
+if [ -z "${OTEL_EXPORTER_OTLP_ENDPOINT:-}${OTEL_EXPORTER_OTLP_TRACES_ENDPOINT:-}" ]; then
+  if [ ! -x "$phoenix_venv/bin/python" ]; then
+    echo "First run: installing Arize Phoenix into $phoenix_venv (its own venv; about 1-2 minutes) ..."
+  fi
+  # Idempotent and quick when Phoenix is already there.
+  scripts/phoenix-venv.sh "$phoenix_venv" >/dev/null
 fi
-export OTEL_SERVICE_NAME=${OTEL_SERVICE_NAME:-chatspan-demo}
-export OTEL_TRACES_EXPORTER=${OTEL_TRACES_EXPORTER:-$exporters}
-export OTEL_METRICS_EXPORTER=${OTEL_METRICS_EXPORTER:-none}
-export OTEL_LOGS_EXPORTER=${OTEL_LOGS_EXPORTER:-none}
-exec "$venv/bin/opentelemetry-instrument" "$venv/bin/python" examples/app.py
+exec "$venv/bin/python" -m scripts.demo_run --venv "$venv" --phoenix-venv "$phoenix_venv"

@@ -17,9 +17,11 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import openai
+from openai.pagination import SyncCursorPage
 
 from chatspan.backfill.checkpoint import Pass
 from chatspan.backfill.window import Selection
+from chatspan.mapping._values import field
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +47,18 @@ class StoredPage:
     """Id of the page's last item: a resumed pass lists `after` it."""
     messages: dict[str, list[Any]]
     """Input messages by completion id, when they were asked for."""
+
+
+class StoredItem(openai.BaseModel):
+    """A stored completion as the list holds it: the SDK's cursor pager needs only `id`.
+
+    Everything else stays plain JSON (pydantic extras, read through the mapping's `field()`):
+    building the SDK's full `ChatCompletion` model for each item cost more CPU than all the rest
+    of a backfill, mapping and OTLP encoding included.
+    """
+
+    id: str | None = None
+    created: int | None = None
 
 
 class StoredCompletionSource:
@@ -79,23 +93,35 @@ class StoredCompletionSource:
         if running.cursor:
             query["after"] = running.cursor
         where = f"after {running.cursor}" if running.cursor else "first page"
-        page = self._fetch(where, lambda: self._client.chat.completions.list(**query))
+        # The SDK's own cursor pager (auth, base URL, Azure, retries with retry-after), the same
+        # request as `client.chat.completions.list(...)`, with a lean item model.
+        page = self._fetch(
+            where,
+            lambda: self._client.get_api_list(
+                "/chat/completions",
+                model=StoredItem,
+                page=SyncCursorPage[StoredItem],
+                options={"params": query},
+            ),
+        )
         while True:
             items = list(page.data or ())
-            in_range = []
+            chosen: list[Any] = []
+            seen = 0
             reached_start = False
             for item in items:
-                created = item.created if isinstance(item.created, int) else None
-                if created is None:
+                created = item.created
+                if not isinstance(created, int):
                     raise SourceError(f"stored completion {item.id!r} has no usable 'created' field")
                 if created < running.since:
                     reached_start = True
                     break
                 if created <= running.until:
-                    in_range.append(item)
-            chosen = [c for c in in_range if self._selection.matches(c.created, c.model, _metadata(c))]
+                    seen += 1
+                    if self._selection.matches(created, field(item, "model"), field(item, "metadata")):
+                        chosen.append(item)
             cursor = items[-1].id if items else running.cursor
-            yield StoredPage(chosen, len(in_range), cursor, self.messages(chosen))
+            yield StoredPage(chosen, seen, cursor, self.messages(chosen))
             if reached_start or not items or not page.has_next_page():
                 return
             page = self._fetch(f"after {cursor}", page.get_next_page)
@@ -181,11 +207,6 @@ def prefetched(pages: Iterator[_T], depth: int = 2) -> Iterator[_T]:
             yield value
     finally:
         stop.set()
-
-
-def _metadata(completion: Any) -> object:
-    metadata = getattr(completion, "metadata", None)
-    return dict(metadata) if metadata is not None else None
 
 
 def _message(error: openai.APIStatusError) -> str:

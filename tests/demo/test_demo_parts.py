@@ -1,0 +1,259 @@
+"""The demo's parts on their own: the relay, the text view, the Phoenix settings, demo-stop."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span
+from scripts import demo_phoenix
+from scripts.demo_processes import start_detached, start_time
+from scripts.demo_relay import OtlpRelay, RelayConfigError, Upstream
+from scripts.demo_view import SentSpan, build_view
+
+from tests.demo.harness import DEMO_STOP
+from tests.support import phoenix as support_phoenix
+from tests.support.phoenix import REPO_ROOT
+
+
+@pytest.mark.parametrize(
+    ("environ", "url"),
+    [
+        ({}, None),
+        ({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://localhost:4318"}, "http://localhost:4318/v1/traces"),
+        ({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318/"}, "http://collector:4318/v1/traces"),
+        (
+            {
+                "OTEL_EXPORTER_OTLP_ENDPOINT": "http://ignored:4318",
+                "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "https://otlp.example/custom/path",
+            },
+            "https://otlp.example/custom/path",
+        ),
+    ],
+)
+def test_upstream_follows_the_otlp_exporter_variables(environ: dict[str, str], url: str | None) -> None:
+    upstream = Upstream.from_environment(environ)
+    assert (upstream.url if upstream else None) == url
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        ({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://h:4317", "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"}, "4318"),
+        ({"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "localhost:4318"}, "http://"),
+    ],
+)
+def test_upstream_refuses_what_it_cannot_relay(environ: dict[str, str], message: str) -> None:
+    with pytest.raises(RelayConfigError, match=message):
+        Upstream.from_environment(environ)
+
+
+class _Upstream:
+    """A receiver that records each request's body and headers and answers `status`."""
+
+    def __init__(self) -> None:
+        self.status = 200
+        self.requests: list[tuple[bytes, dict[str, str]]] = []
+        upstream = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["content-length"]))
+                upstream.requests.append((body, {k.lower(): v for k, v in self.headers.items()}))
+                self.send_response(upstream.status)
+                self.send_header("content-length", "0")
+                self.end_headers()
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/v1/traces"
+
+
+@contextmanager
+def _upstream() -> Iterator[_Upstream]:
+    upstream = _Upstream()
+    thread = threading.Thread(target=upstream.server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield upstream
+    finally:
+        upstream.server.shutdown()
+        upstream.server.server_close()
+
+
+def _export(span_name: str) -> bytes:
+    span = Span(trace_id=b"\x01" * 16, span_id=b"\x02" * 8, name=span_name, start_time_unix_nano=5)
+    request = ExportTraceServiceRequest(
+        resource_spans=[ResourceSpans(scope_spans=[ScopeSpans(spans=[span])])]
+    )
+    body: bytes = request.SerializeToString()
+    return body
+
+
+def _post(url: str, body: bytes) -> int:
+    request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/x-protobuf"})
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        with opener.open(request, timeout=10) as response:
+            status: int = response.status
+            return status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+def test_relay_forwards_bytes_and_headers_and_keeps_only_what_was_accepted() -> None:
+    with _upstream() as upstream:
+        relay = OtlpRelay(Upstream(upstream.url, {"x-team": "demo"})).start()
+        try:
+            assert _post(relay.traces_endpoint, _export("accepted")) == 200
+            upstream.status = 503
+            assert _post(relay.traces_endpoint, _export("refused")) == 503
+        finally:
+            relay.stop()
+    assert [body for body, _ in upstream.requests] == [_export("accepted"), _export("refused")]
+    assert all(headers["x-team"] == "demo" for _, headers in upstream.requests)
+    assert [span.name for span in relay.spans()] == ["accepted"]
+    assert relay.refused == 1 and "503" in relay.last_error
+
+
+def test_relay_answers_503_when_the_upstream_is_unreachable() -> None:
+    with _upstream() as upstream:
+        url = upstream.url  # closed when the block ends: nothing listens there afterwards
+    relay = OtlpRelay(Upstream(url, {})).start()
+    try:
+        assert _post(relay.traces_endpoint, _export("lost")) == 503
+    finally:
+        relay.stop()
+    assert relay.spans() == [] and "cannot reach" in relay.last_error
+
+
+def _span(
+    name: str,
+    span_id: str,
+    *,
+    source: str,
+    start: int,
+    parent: str | None = None,
+    attributes: dict[str, Any] | None = None,
+) -> SentSpan:
+    attributes = attributes or {}
+    return SentSpan(
+        trace_id="t" * 32,
+        span_id=span_id,
+        parent_id=parent,
+        name=name,
+        start_ns=start,
+        end_ns=start + (3_500_000 if source == "live" else 0),
+        status="ERROR" if "error.type" in attributes else "UNSET",
+        attributes={"chatspan.source": source, **attributes},
+    )
+
+
+def test_view_nests_linked_spans_and_samples_the_rest() -> None:
+    spans = [
+        _span(
+            "chat m",
+            "a",
+            source="live",
+            start=10,
+            attributes={
+                "openai.request.id": "req_a",
+                "gen_ai.usage.input_tokens": 6,
+                "gen_ai.usage.output_tokens": 10,
+                "openai.processing.duration": 0.012,
+            },
+        ),
+        _span(
+            "chat m",
+            "b",
+            source="live",
+            start=20,
+            attributes={"error.type": "500", "openai.request.id": "req_b"},
+        ),
+        _span(
+            "stored chat m",
+            "c",
+            source="backfill",
+            start=9,
+            parent="a",
+            attributes={"openai.request.id": "req_a"},
+        ),
+        *(_span(f"chat old{i}", f"o{i}", source="backfill", start=i) for i in range(8)),
+    ]
+    view = build_view(spans, sample=3)
+    assert view.linked_trace == "t" * 32
+    lines = [line.split() for line in view.table]
+    assert lines[1] == ["chat", "m", "3.5", "ms", "6+10", "12.0", "ms", "req_a"]
+    assert lines[2][:4] == ["└", "stored", "chat", "m"] and lines[2][-1] == "req_a"
+    assert lines[3][-3:] == ["req_b", "ERROR", "500"]
+    assert view.table[4] == "backfilled from the stored list, newest 3 of 8:"
+    assert [line[1] for line in lines[5:8]] == ["old7", "old6", "old5"]
+    assert view.table[8] == "... and 5 more"
+    assert len(view.full_table) == 4 + 1 + 8
+    assert view.summary[0].startswith("11 spans: 2 live from examples/app.py, 9 backfilled")
+
+
+def test_demo_phoenix_is_set_up_as_the_test_suites() -> None:
+    # The demo's Phoenix must stay as local and quiet as the one the tests vetted.
+    assert demo_phoenix.LAUNCHER == support_phoenix._LAUNCHER
+    assert demo_phoenix.SETTINGS == support_phoenix._PHOENIX_SETTINGS
+
+
+def _sleeper(tmp_path: Path) -> Any:
+    return start_detached(
+        [sys.executable, "-c", "import time; time.sleep(120)"], env={}, log_path=tmp_path / "log"
+    )
+
+
+def test_demo_stop_ends_a_recorded_process_group(tmp_path: Path) -> None:
+    sleeper = _sleeper(tmp_path)
+    sleeper.record(tmp_path / "sleeper.pid", "sleeper")
+    done = _demo_stop(tmp_path)
+    assert f"stopping sleeper (pid {sleeper.pid})" in done.stdout
+    deadline = time.monotonic() + 10
+    while sleeper.running() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not sleeper.running()
+    assert not (tmp_path / "sleeper.pid").exists()
+
+
+def test_demo_stop_leaves_a_recycled_pid_alone(tmp_path: Path) -> None:
+    sleeper = _sleeper(tmp_path)
+    try:
+        assert start_time(sleeper.pid) != "-"
+        # The same pid, started at another time: some other process got the demo's old pid.
+        (tmp_path / "old.pid").write_text(f"{sleeper.pid} 1 phoenix\n")
+        done = _demo_stop(tmp_path)
+        assert f"pid {sleeper.pid} is no longer the demo's phoenix; left alone" in done.stdout
+        time.sleep(0.2)
+        assert sleeper.running()
+    finally:
+        sleeper.stop()
+
+
+def _demo_stop(state: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(DEMO_STOP)],
+        env={"PATH": "/usr/bin:/bin", "CHATSPAN_DEMO_DIR": str(state)},
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )

@@ -1,0 +1,55 @@
+"""`make demo` with OTEL_EXPORTER_OTLP_ENDPOINT already set: no Phoenix, the spans go to that endpoint.
+
+The endpoint here is a bare OTLP/HTTP receiver (tests/support/otlp_receiver.py), a stand-in for
+the collector of examples/jaeger: the demo must deliver every span to it, show them from the copy
+its relay kept, and leave nothing running.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.demo.harness import demo_environment, processes_of, run_demo
+from tests.support.otlp_receiver import otlp_receiver
+
+pytestmark = pytest.mark.slow
+
+
+def test_demo_sends_to_the_configured_endpoint_and_starts_no_viewer(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    with otlp_receiver() as receiver:
+        base = receiver.endpoint.removesuffix("/v1/traces")
+        env = demo_environment(state, OTEL_EXPORTER_OTLP_ENDPOINT=base)
+        demo = run_demo(env, state)
+        assert demo.code == 0, demo.output()
+        spans = receiver.spans()
+
+    live = [span for span in spans if span.attributes.get("chatspan.source") == "live"]
+    backfilled = [span for span in spans if span.attributes.get("chatspan.source") == "backfill"]
+    assert (len(live), len(backfilled)) == (7, 301), demo.output()
+    assert {span.resource["service.name"] for span in live} == {"chatspan-demo"}
+    assert {span.resource["service.name"] for span in backfilled} == {"chatspan-backfill"}
+    assert receiver.duplicates() == {}
+    (linked,) = [span for span in backfilled if span.parent_span_id]
+    assert linked.parent_span_id in {span.span_id for span in live}
+
+    assert "Arize Phoenix" not in demo.stdout and not (state / "phoenix").exists()
+    assert f"What {receiver.endpoint} accepted" in demo.stdout, demo.output()
+    assert "308 spans: 7 live from examples/app.py, 301 backfilled" in demo.stdout
+    printed = set(re.findall(r"req_[0-9a-f]{32}", demo.stdout))
+    assert {span.attributes["openai.request.id"] for span in live} <= printed
+    assert list(state.glob("*.pid")) == [] and processes_of(state) == {}
+
+
+def test_a_grpc_endpoint_is_refused_with_the_way_out(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    env = demo_environment(
+        state, OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:4317", OTEL_EXPORTER_OTLP_PROTOCOL="grpc"
+    )
+    demo = run_demo(env, state)
+    assert demo.code == 1, demo.output()
+    assert "OTEL_EXPORTER_OTLP_ENDPOINT at the receiver's HTTP port (4318" in demo.stderr, demo.output()
+    assert processes_of(state) == {}
