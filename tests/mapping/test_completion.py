@@ -74,3 +74,10 @@ def test_minimal_completion_from_a_compatible_server() -> None:
 def test_garbage_maps_to_nothing() -> None:
     assert completion_attributes({"id": 5, "created": "yesterday", "choices": None, "usage": "lots"}) == {}
     assert completion_attributes(None) == {}
+
+
+def test_integers_beyond_int64_are_left_out() -> None:
+    # OTLP carries int64; one bigger value would make the exporter refuse the whole batch.
+    attrs = completion_attributes({**BODY, "created": 2**64, "usage": {"prompt_tokens": -(2**63) - 1}})
+    assert "openai.response.created" not in attrs
+    assert "gen_ai.usage.input_tokens" not in attrs

@@ -24,9 +24,12 @@ def given(value: Any) -> bool:
     return value is not None and type(value).__name__ not in SENTINEL_TYPES
 
 
+_INT64 = range(-(2**63), 2**63)
+
+
 def as_int(value: Any) -> int | None:
-    """Return value as an int when it is one (bools excluded), else None."""
-    if isinstance(value, int) and not isinstance(value, bool):
+    """Return value as an int when it is one that OTLP can carry (int64; bools excluded), else None."""
+    if isinstance(value, int) and not isinstance(value, bool) and value in _INT64:
         return value
     return None
 
