@@ -110,3 +110,9 @@ def test_content_only_when_captured() -> None:
     assert json.loads(str(attrs["gen_ai.output.messages"]))[0]["parts"] == [
         {"type": "text", "content": "Mind of circuits hum"}
     ]
+
+
+def test_streaming_is_not_claimed_either_way() -> None:
+    # The stored list does not say whether the call streamed.
+    span = stored_span(STORED, resource=RESOURCE, capture_content=False)
+    assert "gen_ai.request.stream" not in dict(span.attributes or {})

@@ -14,6 +14,7 @@ from typing import Any
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
+from opentelemetry.semconv._incubating.attributes import gen_ai_attributes as gen_ai
 from opentelemetry.trace import SpanContext, SpanKind, TraceFlags
 from opentelemetry.util.types import AttributeValue
 
@@ -68,6 +69,8 @@ def stored_span(
     request["model"] = model
     request["store"] = True
     attributes: dict[str, AttributeValue] = request_attributes(request)
+    # Whether the call streamed is not stored; the live mapping's "absent means False" would lie here.
+    attributes.pop(gen_ai.GEN_AI_REQUEST_STREAM, None)
     attributes.update(completion_attributes(completion))
     request_id = field(completion, "request_id")
     if isinstance(request_id, str) and request_id:
