@@ -3,8 +3,8 @@
 Unlike the test suite's Phoenix (tests/support/phoenix.py), this one outlives the process that
 started it: it gets a session of its own (so the terminal's Ctrl-C and the end of `make` do not
 reach it), a working directory under the demo directory that survives it, and a pid file that
-`scripts/demo-stop.sh` reads. The loopback launcher and the quiet settings are the test suite's,
-kept in step by tests/demo/test_demo_parts.py.
+`scripts/demo-stop.sh` reads. The loopback launcher, the quiet settings and the span reader here
+are also what the test suite's Phoenix (tests/support/phoenix.py) runs with.
 """
 
 from __future__ import annotations
@@ -122,27 +122,7 @@ class DemoPhoenix:
 
     def spans(self, project: str) -> list[dict[str, Any]]:
         """Every span Phoenix stored for `project` (REST `GET /v1/projects/{project}/spans`)."""
-        spans: list[dict[str, Any]] = []
-        cursor: str | None = None
-        path = f"/v1/projects/{urllib.parse.quote(project, safe='')}/spans"
-        while True:
-            query: dict[str, str | int] = {"limit": _PAGE_SIZE}
-            if cursor is not None:
-                query["cursor"] = cursor
-            request = urllib.request.Request(
-                f"{self.url}{path}?{urllib.parse.urlencode(query)}", headers={"Accept": "application/json"}
-            )
-            try:
-                with self._opener.open(request, timeout=10) as response:
-                    page: dict[str, Any] = json.load(response)
-            except urllib.error.HTTPError as error:
-                if error.code == 404:
-                    return []  # Phoenix creates a project with its first span
-                raise PhoenixError(f"GET {path} answered {error.code}") from error
-            spans.extend(page["data"])
-            cursor = page.get("next_cursor")
-            if not cursor:
-                return spans
+        return read_spans(self._opener, self.url, project)
 
     def wait_for_spans(self, project: str, count: int, timeout: float) -> list[dict[str, Any]]:
         """Poll until `project` holds `count` spans (Phoenix writes after it acknowledges) or time is up."""
@@ -152,6 +132,35 @@ class DemoPhoenix:
             if len(spans) >= count or time.monotonic() > deadline:
                 return spans
             time.sleep(_POLL_INTERVAL)
+
+
+def read_spans(opener: urllib.request.OpenerDirector, base_url: str, project: str) -> list[dict[str, Any]]:
+    """Every span of `project`, following `next_cursor` to the last page; [] for an unknown project.
+
+    Each span is Phoenix's JSON: `name`, `context`, `parent_id`, `start_time`, `status_code`,
+    `events`, and `attributes` as flat dotted keys with JSON-typed values (ints stay ints).
+    """
+    spans: list[dict[str, Any]] = []
+    cursor: str | None = None
+    path = f"/v1/projects/{urllib.parse.quote(project, safe='')}/spans"
+    while True:
+        query: dict[str, str | int] = {"limit": _PAGE_SIZE}
+        if cursor is not None:
+            query["cursor"] = cursor
+        request = urllib.request.Request(
+            f"{base_url}{path}?{urllib.parse.urlencode(query)}", headers={"Accept": "application/json"}
+        )
+        try:
+            with opener.open(request, timeout=10) as response:
+                page: dict[str, Any] = json.load(response)
+        except urllib.error.HTTPError as error:
+            if error.code == 404:
+                return []  # Phoenix creates a project with its first span
+            raise PhoenixError(f"GET {path} answered {error.code}: {error.read()[:500]!r}") from error
+        spans.extend(page["data"])
+        cursor = page.get("next_cursor")
+        if not cursor:
+            return spans
 
 
 def start_phoenix(python: Path, workdir: Path, *, port: int | None) -> DemoPhoenix:
@@ -166,7 +175,7 @@ def start_phoenix(python: Path, workdir: Path, *, port: int | None) -> DemoPhoen
     log_path = workdir / "phoenix.log"
     started = start_detached(
         [str(python), "-c", LAUNCHER, "serve"],
-        env=_environment(workdir, http_port, grpc_port),
+        env=phoenix_environment(workdir, http_port, grpc_port),
         cwd=workdir,
         log_path=log_path,
     )
@@ -188,7 +197,8 @@ def _port(wanted: int) -> int:
     raise PhoenixError("no free port on 127.0.0.1")
 
 
-def _environment(workdir: Path, http_port: int, grpc_port: int) -> dict[str, str]:
+def phoenix_environment(workdir: Path, http_port: int, grpc_port: int) -> dict[str, str]:
+    """The environment `phoenix serve` runs with: loopback ports, its data in `workdir`, quiet."""
     # None of the user's OpenTelemetry or Phoenix settings may reach the server: an OTEL_* exporter
     # would make Phoenix trace itself somewhere, a PHOENIX_* one could rebind or reconfigure it.
     env = {

@@ -17,13 +17,11 @@ from typing import Any
 import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span
-from scripts import demo_phoenix
 from scripts.demo_processes import start_detached, start_time
 from scripts.demo_relay import OtlpRelay, RelayConfigError, Upstream
 from scripts.demo_view import SentSpan, build_view
 
 from tests.demo.harness import DEMO_STOP
-from tests.support import phoenix as support_phoenix
 from tests.support.phoenix import REPO_ROOT
 
 
@@ -207,12 +205,6 @@ def test_view_nests_linked_spans_and_samples_the_rest() -> None:
     assert view.table[8] == "... and 5 more"
     assert len(view.full_table) == 4 + 1 + 8
     assert view.summary[0].startswith("11 spans: 2 live from examples/app.py, 9 backfilled")
-
-
-def test_demo_phoenix_is_set_up_as_the_test_suites() -> None:
-    # The demo's Phoenix must stay as local and quiet as the one the tests vetted.
-    assert demo_phoenix.LAUNCHER == support_phoenix._LAUNCHER
-    assert demo_phoenix.SETTINGS == support_phoenix._PHOENIX_SETTINGS
 
 
 def _sleeper(tmp_path: Path) -> Any:

@@ -13,7 +13,6 @@ carried it (Phoenix's `get_project_name`); batches without it land in the projec
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import socket
@@ -27,60 +26,17 @@ import urllib.request
 from pathlib import Path
 from typing import Any, Final
 
+from scripts.demo_phoenix import HOST, LAUNCHER, PhoenixError, phoenix_environment, read_spans
+
 REPO_ROOT: Final = Path(__file__).resolve().parents[2]
 DEFAULT_VENV: Final = REPO_ROOT / ".venv-phoenix"
 PROJECT_RESOURCE_ATTRIBUTE: Final = "openinference.project.name"
 INSTALL_COMMAND: Final = "scripts/phoenix-venv.sh"
 
-_HOST: Final = "127.0.0.1"
-_PAGE_SIZE: Final = 1000  # the largest `limit` Phoenix's span listing accepts
+_HOST: Final = HOST
 _POLL_INTERVAL: Final = 0.2
-_REQUEST_TIMEOUT: Final = 10.0
 _LOG_TAIL_LINES: Final = 40
 _PROBE: Final = "import importlib.util, sys; sys.exit(importlib.util.find_spec('phoenix') is None)"
-
-# Phoenix binds its OTLP/gRPC listener on every interface ("[::]:PORT", phoenix/server/grpc_server.py)
-# and has no setting for that host, so the interpreter that runs it rebinds that one listener to
-# loopback before handing over to Phoenix's own `main()`. It runs in Phoenix's venv: stdlib + grpc.
-_LAUNCHER: Final = f"""
-import sys
-
-import grpc.aio
-
-_create_server = grpc.aio.server
-
-
-def _loopback_server(*args, **kwargs):
-    server = _create_server(*args, **kwargs)
-    add_insecure_port = server.add_insecure_port
-    server.add_insecure_port = lambda address: add_insecure_port("{_HOST}:" + address.rsplit(":", 1)[-1])
-    return server
-
-
-grpc.aio.server = _loopback_server
-
-from phoenix.server.main import main
-
-sys.exit(main())
-"""
-
-# Settings that make Phoenix a quiet, local-only receiver (names from phoenix/config.py).
-_PHOENIX_SETTINGS: Final = {
-    # No public-internet requests of its own: telemetry pixels, web fonts, the WASM sandbox download.
-    "PHOENIX_ALLOW_EXTERNAL_RESOURCES": "false",
-    "PHOENIX_TELEMETRY_ENABLED": "false",
-    # Features a receiver does not need, each of which could reach out (agents, MCP, Prometheus port).
-    "PHOENIX_DISABLE_AGENT_ASSISTANT": "true",
-    "PHOENIX_ENABLE_MCP_SERVER": "false",
-    "PHOENIX_ENABLE_PROMETHEUS": "false",
-    "PHOENIX_ALLOWED_SANDBOX_PROVIDERS": "NONE",
-    # Migration SQL would fill the log that a start-up failure quotes.
-    "PHOENIX_LOG_MIGRATIONS": "false",
-}
-
-
-class PhoenixError(RuntimeError):
-    """Phoenix is not installed, did not start, or answered unexpectedly."""
 
 
 def phoenix_python() -> Path:
@@ -179,25 +135,8 @@ class Phoenix:
             time.sleep(_POLL_INTERVAL)
 
     def spans(self, project: str) -> list[dict[str, Any]]:
-        """Every span of `project`, following `next_cursor` to the last page; [] for an unknown project.
-
-        Each span is Phoenix's JSON: `name`, `context`, `status_code`, `status_message`, `events`, and
-        `attributes` as flat dotted keys with JSON-typed values (ints stay ints, floats stay floats).
-        """
-        spans: list[dict[str, Any]] = []
-        cursor: str | None = None
-        path = f"/v1/projects/{urllib.parse.quote(project, safe='')}/spans"
-        while True:
-            query: dict[str, str | int] = {"limit": _PAGE_SIZE}
-            if cursor is not None:
-                query["cursor"] = cursor
-            page = self._get_json(f"{path}?{urllib.parse.urlencode(query)}")
-            if page is None:
-                return []  # Phoenix creates a project with its first span
-            spans.extend(page["data"])
-            cursor = page.get("next_cursor")
-            if not cursor:
-                return spans
+        """Every span of `project` (see `read_spans`); [] for an unknown project."""
+        return read_spans(self._opener, self.endpoint, project)
 
     def wait_for_spans(
         self, project: str, count: int, timeout: float, *, settle: float = 0.5
@@ -229,18 +168,6 @@ class Phoenix:
                 self._process.wait(timeout=5)
         shutil.rmtree(self._workdir, ignore_errors=True)
 
-    def _get_json(self, path: str) -> dict[str, Any] | None:
-        """GET a REST path; None on 404."""
-        request = urllib.request.Request(f"{self.endpoint}{path}", headers={"Accept": "application/json"})
-        try:
-            with self._opener.open(request, timeout=_REQUEST_TIMEOUT) as response:
-                body: dict[str, Any] = json.load(response)
-                return body
-        except urllib.error.HTTPError as error:
-            if error.code == 404:
-                return None
-            raise PhoenixError(f"GET {path} answered {error.code}: {error.read()[:500]!r}") from error
-
 
 def start_phoenix(*, ready_timeout: float = 60.0, python: Path | None = None) -> Phoenix:
     """Start `phoenix serve` on free loopback ports and wait until it is ready.
@@ -254,8 +181,8 @@ def start_phoenix(*, ready_timeout: float = 60.0, python: Path | None = None) ->
     http_port, grpc_port = free_port(), free_port()
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [str(interpreter), "-c", _LAUNCHER, "serve"],
-            env=_phoenix_environment(workdir, http_port, grpc_port),
+            [str(interpreter), "-c", LAUNCHER, "serve"],
+            env=phoenix_environment(workdir, http_port, grpc_port),
             cwd=workdir,
             stdin=subprocess.DEVNULL,
             stdout=log,
@@ -268,30 +195,6 @@ def start_phoenix(*, ready_timeout: float = 60.0, python: Path | None = None) ->
         phoenix.stop()
         raise
     return phoenix
-
-
-def _phoenix_environment(workdir: Path, http_port: int, grpc_port: int) -> dict[str, str]:
-    # Nothing of the caller's OpenTelemetry or Phoenix configuration may reach the server: an
-    # OTEL_* exporter setting would make Phoenix trace itself somewhere, a PHOENIX_* one reconfigure it.
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("OTEL_", "PHOENIX_")) and key not in ("PYTHONPATH", "PYTHONHOME")
-    }
-    env.update(_PHOENIX_SETTINGS)
-    env.update(
-        {
-            "PHOENIX_HOST": _HOST,
-            "PHOENIX_PORT": str(http_port),
-            "PHOENIX_GRPC_PORT": str(grpc_port),
-            # The SQLite database and exports live here; the pid files under the temp dir.
-            "PHOENIX_WORKING_DIR": str(workdir),
-            "TMPDIR": str(workdir),
-            "HOME": str(workdir),
-            "PYTHONUNBUFFERED": "1",
-        }
-    )
-    return env
 
 
 if __name__ == "__main__":
