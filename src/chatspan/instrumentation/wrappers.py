@@ -141,9 +141,11 @@ def _start(
         span = telemetry.tracer.start_span(
             span_name(kwargs.get("model")), kind=SpanKind.CLIENT, attributes=attributes
         )
-        call_kwargs, injected_usage = guarded(
-            "preparing the request", lambda: _request_changes(telemetry, span, kwargs), (kwargs, False)
-        )
+        call_kwargs, injected_usage = kwargs, False
+        if telemetry.include_usage or telemetry.link_stored:
+            call_kwargs, injected_usage = guarded(
+                "preparing the request", lambda: _request_changes(telemetry, span, kwargs), (kwargs, False)
+            )
         return ChatCall(telemetry, span, attributes, injected_usage=injected_usage), call_kwargs
 
     return guarded("starting a chat span", start, None)
