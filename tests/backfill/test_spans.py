@@ -116,3 +116,13 @@ def test_streaming_is_not_claimed_either_way() -> None:
     # The stored list does not say whether the call streamed.
     span = stored_span(STORED, resource=RESOURCE, capture_content=False)
     assert "gen_ai.request.stream" not in dict(span.attributes or {})
+
+
+def test_stored_tools_and_user_map_like_live_ones_with_capture_on() -> None:
+    tool = {"type": "function", "function": {"name": "lookup", "parameters": {"type": "object"}}}
+    body = {**STORED, "tools": [tool], "input_user": "user-42"}
+    captured = dict(stored_span(body, resource=RESOURCE, capture_content=True).attributes or {})
+    assert json.loads(str(captured["gen_ai.tool.definitions"])) == [tool]
+    assert captured["user.id"] == "user-42"
+    plain = dict(stored_span(body, resource=RESOURCE, capture_content=False).attributes or {})
+    assert "gen_ai.tool.definitions" not in plain and "user.id" not in plain

@@ -23,10 +23,19 @@ from tests.support.recording import Recording, attributes
 
 def test_create_sync(client: openai.OpenAI, recording: Recording) -> None:
     completion = client.chat.completions.create(
-        model=MODEL, messages=MESSAGES, temperature=0.3, top_p=0.9, max_tokens=40, seed=3, stop=["zzz"], n=2
+        model=MODEL,
+        messages=MESSAGES,
+        temperature=0.3,
+        top_p=0.9,
+        max_tokens=40,
+        seed=3,
+        stop=["zzz"],
+        n=2,
+        user="u-1",
     )
     assert type(completion) is ChatCompletion
     attrs = assert_chat_span(recording.only_span(), stream=False)
+    assert "user.id" not in attrs, "an end-user id is personal data: only with content capture on"
     assert_usage(attrs)
     assert attrs["gen_ai.response.id"] == completion.id
     assert attrs["openai.response.created"] == completion.created

@@ -70,9 +70,10 @@ def test_content_capture_opt_in(server: DevServer, monkeypatch: pytest.MonkeyPat
     client = openai.OpenAI(base_url=server.base_url, api_key=API_KEY, max_retries=0, timeout=10)
     monkeypatch.setenv("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "true")
     with instrumented() as recording:
-        completion = client.chat.completions.create(model=MODEL, messages=MESSAGES)
+        completion = client.chat.completions.create(model=MODEL, messages=MESSAGES, user="user-77")
         chunks = list(client.chat.completions.create(model=MODEL, messages=MESSAGES, stream=True))
     plain, streamed = (attributes(span) for span in recording.spans())
+    assert plain["user.id"] == "user-77"
     for attrs in (plain, streamed):
         assert parsed_json(attrs["gen_ai.system_instructions"]) == [
             {"type": "text", "content": "You are terse."}
@@ -114,7 +115,9 @@ def test_streamed_tool_calls_are_captured(server: DevServer, monkeypatch: pytest
                 model=MODEL, messages=[{"role": "user", "content": "Oslo?"}], tools=[tool], stream=True
             )
         )
-    (message,) = parsed_json(attributes(recording.only_span())["gen_ai.output.messages"])
+    span_attributes = attributes(recording.only_span())
+    assert parsed_json(span_attributes["gen_ai.tool.definitions"]) == [tool]
+    (message,) = parsed_json(span_attributes["gen_ai.output.messages"])
     (part,) = message["parts"]
     assert part["type"] == "tool_call" and part["name"] == "get_weather"
     assert isinstance(part["arguments"], dict) and "city" in part["arguments"]

@@ -1,11 +1,18 @@
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import openai
 import pytest
 
-from chatspan.mapping.request import metadata_attributes, request_attributes, server_attributes, span_name
+from chatspan.mapping.request import (
+    metadata_attributes,
+    opt_in_request_attributes,
+    request_attributes,
+    server_attributes,
+    span_name,
+)
 
 
 def test_full_request_maps_every_parameter() -> None:
@@ -113,3 +120,12 @@ def test_server_attributes_default_ports() -> None:
 def test_span_name() -> None:
     assert span_name("gpt-4o") == "chat gpt-4o"
     assert span_name(None) == "chat"
+
+
+def test_opt_in_tools_and_user() -> None:
+    tool = {"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}}
+    attrs = opt_in_request_attributes([tool], "user-1234")
+    assert json.loads(str(attrs["gen_ai.tool.definitions"])) == [tool]
+    assert attrs["user.id"] == "user-1234"
+    assert opt_in_request_attributes(None, None) == {}
+    assert opt_in_request_attributes([], "") == {}

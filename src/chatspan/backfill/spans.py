@@ -22,7 +22,7 @@ from chatspan import semconv
 from chatspan.mapping._values import field
 from chatspan.mapping.completion import completion_attributes
 from chatspan.mapping.messages import input_message_attributes, output_message_attributes
-from chatspan.mapping.request import request_attributes, span_name
+from chatspan.mapping.request import opt_in_request_attributes, request_attributes, span_name
 from chatspan.mapping.traceparent import parse_traceparent
 from chatspan.version import __version__
 
@@ -77,6 +77,9 @@ def stored_span(
         attributes[semconv.OPENAI_REQUEST_ID] = request_id
     attributes[semconv.CHATSPAN_SOURCE] = SOURCE_BACKFILL
     if capture_content:
+        attributes.update(
+            opt_in_request_attributes(field(completion, "tools"), field(completion, "input_user"))
+        )
         if messages is not None:
             attributes.update(input_message_attributes(messages))
         attributes.update(output_message_attributes(field(completion, "choices") or ()))

@@ -23,7 +23,12 @@ from chatspan.instrumentation.responses import AsyncStreamedResponse, RawRespons
 from chatspan.instrumentation.streams import AsyncChatStream, ChatStream
 from chatspan.mapping._values import field, given
 from chatspan.mapping.messages import input_message_attributes
-from chatspan.mapping.request import request_attributes, server_attributes, span_name
+from chatspan.mapping.request import (
+    opt_in_request_attributes,
+    request_attributes,
+    server_attributes,
+    span_name,
+)
 from chatspan.mapping.traceparent import metadata_with_traceparent
 
 logger = logging.getLogger(__name__)
@@ -138,6 +143,7 @@ def _start(
         )
         if telemetry.capture_content:
             attributes.update(input_message_attributes(kwargs.get("messages")))
+            attributes.update(opt_in_request_attributes(kwargs.get("tools"), kwargs.get("user")))
         span = telemetry.tracer.start_span(
             span_name(kwargs.get("model")), kind=SpanKind.CLIENT, attributes=attributes
         )

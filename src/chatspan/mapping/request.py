@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
 from opentelemetry.semconv._incubating.attributes import gen_ai_attributes as gen_ai
 from opentelemetry.semconv._incubating.attributes import openai_attributes as openai_attrs
+from opentelemetry.semconv._incubating.attributes import user_attributes
 from opentelemetry.semconv.attributes import server_attributes as server
 from opentelemetry.util.types import AttributeValue
 
@@ -90,6 +92,21 @@ def request_attributes(kwargs: Mapping[str, Any]) -> dict[str, AttributeValue]:
     metadata = present.get("metadata")
     if metadata:
         attrs.update(metadata_attributes(metadata))
+    return attrs
+
+
+def opt_in_request_attributes(tools: object, user: object) -> dict[str, AttributeValue]:
+    """What a request says beyond its parameters, recorded only with content capture on.
+
+    `gen_ai.tool.definitions` (opt-in in the conventions: large, and descriptions can be prompts)
+    and `user.id` from the `user` field (an end-user identifier: personal data).
+    """
+    attrs: dict[str, AttributeValue] = {}
+    if isinstance(tools, (list, tuple)) and tools:
+        definitions = [tool.model_dump() if hasattr(tool, "model_dump") else tool for tool in tools]
+        attrs[gen_ai.GEN_AI_TOOL_DEFINITIONS] = json.dumps(definitions, ensure_ascii=False, default=str)
+    if isinstance(user, str) and user:
+        attrs[user_attributes.USER_ID] = user
     return attrs
 
 
