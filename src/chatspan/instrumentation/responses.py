@@ -60,27 +60,17 @@ class RawResponse(wrapt.ObjectProxy):
             guarded("ending an unread response's span", self._self_call.end, None)
 
 
-class StreamedResponse(wrapt.ObjectProxy):
-    """Proxy for the `APIResponse` of `with_streaming_response.create(...)` (body not read yet)."""
+class StreamedResponse(RawResponse):
+    """Proxy for the `APIResponse` of `with_streaming_response.create(...)` (body not read yet).
 
-    def __init__(self, response: Any, call: ChatCall) -> None:
-        super().__init__(response)
-        self._self_call = call
-        self._self_streams: list[Any] = []
-
-    def parse(self, *args: Any, **kwargs: Any) -> Any:
-        parsed = self.__wrapped__.parse(*args, **kwargs)
-        return _observe_parsed(self._self_call, parsed, self._self_streams)
+    Parsed like a raw response; its `close()` (the `with` block's end) also ends the span.
+    """
 
     def close(self) -> None:
         try:
             self.__wrapped__.close()
         finally:
             _end(self._self_call, self._self_streams)
-
-    def __del__(self) -> None:
-        if not self._self_streams:
-            guarded("ending an unread response's span", self._self_call.end, None)
 
 
 class AsyncStreamedResponse(wrapt.ObjectProxy):
