@@ -55,6 +55,11 @@ def test_metrics(client: openai.OpenAI, recording: Recording) -> None:
 
     processing = metrics["openai.processing.duration"]
     assert sum(point.count for point in processing) == 3, "the failed call had the header too"
+    # Recorded with the call's final attributes, like the operation duration it is compared with.
+    assert {point.attributes.get("error.type") for point in processing} == {None, "500"}
+    assert {
+        p.attributes.get("gen_ai.response.model") for p in processing if "error.type" not in p.attributes
+    } == {completion.model}
 
     for name in ("openai.ratelimit.requests.remaining", "openai.ratelimit.tokens.remaining"):
         (gauge,) = metrics[name]

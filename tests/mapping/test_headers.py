@@ -140,3 +140,29 @@ def test_client_headers_objects_are_read_in_one_pass() -> None:
         "openai.processing.duration": 0.005,
         "openai.ratelimit.tokens.reset": 7.0,
     }
+
+
+def test_raw_pairs_mixing_cases_and_repeating_a_name() -> None:
+    raw = [
+        (b"x-request-id", b"req_old"),
+        (b"X-Ratelimit-Reset-Requests", b"6m0s"),
+        (b"x-request-id", b"req_new"),
+        (b"openai-processing-ms", b"12"),
+    ]
+    assert raw_header_attributes(raw) == {
+        "openai.request.id": "req_new",
+        "openai.ratelimit.requests.reset": 360.0,
+        "openai.processing.duration": 0.012,
+    }
+
+
+def test_raw_pairs_from_a_server_without_openai_headers() -> None:
+    raw = [(b"content-type", b"application/json"), (b"x-ratelimit-reset-tokens", b"soon")]
+    assert raw_header_attributes(raw) == {}
+    assert raw_header_attributes(iter(raw)) == {}
+
+
+def test_repeated_go_durations_parse_the_same_every_time() -> None:
+    raw = [(b"x-ratelimit-reset-tokens", b"1m30.5s"), (b"x-ratelimit-reset-requests", b"bad")]
+    first = raw_header_attributes(raw)
+    assert first == raw_header_attributes(raw) == {"openai.ratelimit.tokens.reset": 90.5}

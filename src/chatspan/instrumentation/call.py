@@ -31,8 +31,6 @@ _METRIC_KEYS = (
     server_attributes.SERVER_ADDRESS,
     server_attributes.SERVER_PORT,
 )
-_INPUT = {gen_ai.GEN_AI_TOKEN_TYPE: "input"}
-_OUTPUT = {gen_ai.GEN_AI_TOKEN_TYPE: "output"}
 
 
 @dataclass
@@ -106,14 +104,10 @@ class ChatCall:
         if isinstance(retries_taken, int):
             attrs[semconv.OPENAI_RETRIES] = retries_taken
         self._pending.update(attrs)
-        instruments = self.telemetry.instruments
-        processing = attrs.get(semconv.OPENAI_PROCESSING_DURATION)
-        if isinstance(processing, float):
-            instruments.processing_duration.record(processing, self._metric_attributes)
         requests_left = attrs.get(semconv.OPENAI_RATELIMIT_REQUESTS_REMAINING)
         tokens_left = attrs.get(semconv.OPENAI_RATELIMIT_TOKENS_REMAINING)
         if requests_left is not None or tokens_left is not None:
-            instruments.headroom.update(self._metric_attributes, requests_left, tokens_left)
+            self.telemetry.instruments.headroom.update(self._metric_attributes, requests_left, tokens_left)
 
     def complete(self, completion: Any) -> None:
         """End the call with a whole `ChatCompletion`."""
@@ -172,18 +166,22 @@ class ChatCall:
             final.update(attrs)
         if final:
             self.span.set_attributes(final)
+        # All recorded here, once the attributes are final: an SDK may keep the dict it is given.
         instruments = self.telemetry.instruments
         attributes = self._metric_attributes
         model = final.get(gen_ai.GEN_AI_RESPONSE_MODEL)
         if model is not None:
             attributes[gen_ai.GEN_AI_RESPONSE_MODEL] = model
         instruments.operation_duration.record(self.elapsed(), attributes)
+        processing = final.get(semconv.OPENAI_PROCESSING_DURATION)
+        if isinstance(processing, float):
+            instruments.processing_duration.record(processing, attributes)
         input_tokens = final.get(gen_ai.GEN_AI_USAGE_INPUT_TOKENS)
         if isinstance(input_tokens, int):
-            instruments.token_usage.record(input_tokens, {**attributes, **_INPUT})
+            instruments.token_usage.record(input_tokens, {**attributes, gen_ai.GEN_AI_TOKEN_TYPE: "input"})
         output_tokens = final.get(gen_ai.GEN_AI_USAGE_OUTPUT_TOKENS)
         if isinstance(output_tokens, int):
-            instruments.token_usage.record(output_tokens, {**attributes, **_OUTPUT})
+            instruments.token_usage.record(output_tokens, {**attributes, gen_ai.GEN_AI_TOKEN_TYPE: "output"})
         self.span.end()
 
 

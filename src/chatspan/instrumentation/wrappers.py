@@ -11,6 +11,7 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from opentelemetry import context, trace
@@ -50,6 +51,17 @@ class ResultTypes:
     raw_response: tuple[type, ...] = ()
     streamed_response: tuple[type, ...] = ()
     async_streamed_response: tuple[type, ...] = ()
+
+    @cached_property
+    def deferred(self) -> tuple[type, ...]:
+        """Every type above: what the span cannot be ended on at once."""
+        return (
+            *self.stream,
+            *self.async_stream,
+            *self.raw_response,
+            *self.streamed_response,
+            *self.async_streamed_response,
+        )
 
 
 def chat_wrapper(telemetry: Telemetry, types: ResultTypes) -> Callable[[Wrapped, Any, Any, Any], Any]:
@@ -114,13 +126,12 @@ def process_response_hook(
     """
     call = _current_call.get()
     if call is not None and not call.ended:
-        headers = getattr(kwargs.get("response"), "headers", None)
-        if headers is not None:
-            guarded(
-                "reading response headers",
-                lambda: call.record_http_response(headers, kwargs.get("retries_taken")),
-                None,
-            )
+        try:
+            headers = getattr(kwargs.get("response"), "headers", None)
+            if headers is not None:
+                call.record_http_response(headers, kwargs.get("retries_taken"))
+        except Exception:
+            logger.debug("chatspan: reading response headers failed; the call goes on", exc_info=True)
     return wrapped(*args, **kwargs)
 
 
@@ -134,27 +145,25 @@ def _fail(call: ChatCall, error: BaseException) -> None:
 def _start(
     telemetry: Telemetry, instance: Any, kwargs: dict[str, Any]
 ) -> tuple[ChatCall, dict[str, Any]] | None:
-    def start() -> tuple[ChatCall, dict[str, Any]]:
+    try:
         attributes = request_attributes(kwargs)
         attributes[semconv.CHATSPAN_SOURCE] = SOURCE_LIVE
-        base_url = getattr(getattr(instance, "_client", None), "base_url", None)
-        attributes.update(
-            server_attributes(field(base_url, "host"), field(base_url, "port"), field(base_url, "scheme"))
-        )
+        attributes.update(_server(instance))
         if telemetry.capture_content:
             attributes.update(input_message_attributes(kwargs.get("messages")))
             attributes.update(opt_in_request_attributes(kwargs.get("tools"), kwargs.get("user")))
         span = telemetry.tracer.start_span(
             span_name(kwargs.get("model")), kind=SpanKind.CLIENT, attributes=attributes
         )
-        call_kwargs, injected_usage = kwargs, False
-        if telemetry.include_usage or telemetry.link_stored:
-            call_kwargs, injected_usage = guarded(
-                "preparing the request", lambda: _request_changes(telemetry, span, kwargs), (kwargs, False)
-            )
-        return ChatCall(telemetry, span, attributes, injected_usage=injected_usage), call_kwargs
-
-    return guarded("starting a chat span", start, None)
+    except Exception:
+        logger.debug("chatspan: starting a chat span failed; the call goes on untouched", exc_info=True)
+        return None
+    call_kwargs, injected_usage = kwargs, False
+    if telemetry.include_usage or telemetry.link_stored:
+        call_kwargs, injected_usage = guarded(
+            "preparing the request", lambda: _request_changes(telemetry, span, kwargs), (kwargs, False)
+        )
+    return ChatCall(telemetry, span, attributes, injected_usage=injected_usage), call_kwargs
 
 
 _server_cache: dict[int, tuple[object, dict[str, AttributeValue]]] = {}
@@ -210,6 +219,9 @@ def _raw_mode(kwargs: Mapping[str, Any]) -> str | None:
 def _observe(call: ChatCall, result: Any, types: ResultTypes) -> Any:
     """Return what the application gets: `result` itself, or a proxy that ends the span later."""
     try:
+        if not isinstance(result, types.deferred):
+            call.complete(result)
+            return result
         if isinstance(result, types.stream):
             return ChatStream(result, call)
         if isinstance(result, types.async_stream):

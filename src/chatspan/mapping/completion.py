@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import partial
 from typing import Any
 
 from opentelemetry.semconv._incubating.attributes import gen_ai_attributes as gen_ai
@@ -18,15 +19,19 @@ def completion_attributes(completion: Any) -> dict[str, AttributeValue]:
 
     Missing or mistyped fields are left out, never raised on.
     """
-    finish_reasons = [field(choice, "finish_reason") for choice in field(completion, "choices") or ()]
+    # Plain reads: response_attributes() type-checks every value, which also rejects SDK sentinels.
+    get = completion.get if isinstance(completion, dict) else partial(getattr, completion)
+    choices = get("choices", None)
     return response_attributes(
-        response_id=field(completion, "id"),
-        model=field(completion, "model"),
-        created=field(completion, "created"),
-        finish_reasons=finish_reasons,
-        usage=field(completion, "usage"),
-        service_tier=field(completion, "service_tier"),
-        system_fingerprint=field(completion, "system_fingerprint"),
+        response_id=get("id", None),
+        model=get("model", None),
+        created=get("created", None),
+        finish_reasons=[field(choice, "finish_reason") for choice in choices]
+        if isinstance(choices, (list, tuple))
+        else (),
+        usage=get("usage", None),
+        service_tier=get("service_tier", None),
+        system_fingerprint=get("system_fingerprint", None),
     )
 
 

@@ -54,12 +54,21 @@ def header_attributes(headers: HeaderLookup | Mapping[str, str]) -> dict[str, At
 
 
 def raw_header_attributes(raw: Iterable[tuple[bytes, bytes]]) -> dict[str, AttributeValue]:
-    """Map raw `(name, value)` byte pairs as an HTTP client keeps them (any case)."""
+    """Map raw `(name, value)` byte pairs as an HTTP client keeps them (any case; the last one wins)."""
+    pairs = raw if isinstance(raw, list) else list(raw)
+    table = dict(pairs)
+    attrs = _lookup(table)
+    if len(attrs) < len(_RAW_LOOKUPS) and any(name != name.lower() for name in table):
+        # Servers usually send lower-case names (HTTP/2 requires it); anything else takes a second pass.
+        attrs = _lookup({name.lower(): value for name, value in pairs})
+    return attrs
+
+
+def _lookup(table: Mapping[bytes, bytes]) -> dict[str, AttributeValue]:
     attrs: dict[str, AttributeValue] = {}
-    for name, value in raw:
-        known = _RAW_HEADERS.get(name) or _RAW_HEADERS.get(name.lower())
-        if known is not None:
-            attribute, parse = known
+    for name, attribute, parse in _RAW_LOOKUPS:
+        value = table.get(name)
+        if value is not None:
             parsed = parse(value.decode("latin-1"))
             if parsed is not None:
                 attrs[attribute] = parsed
@@ -114,6 +123,22 @@ def parse_go_duration(value: str | None) -> float | None:
     return total if position == len(text) and position > 0 else None
 
 
+_go_durations: dict[str, float | None] = {}
+
+
+def _cached_go_duration(value: str) -> float | None:
+    # Reset values repeat ("6ms", "0s", "1s"), and parsing one is a regex walk: worth remembering.
+    try:
+        return _go_durations[value]
+    except KeyError:
+        pass
+    seconds = parse_go_duration(value)
+    if len(_go_durations) >= 512:
+        _go_durations.clear()
+    _go_durations[value] = seconds
+    return seconds
+
+
 _HEADERS.update(
     {
         "x-request-id": (semconv.OPENAI_REQUEST_ID, _request_id),
@@ -123,8 +148,10 @@ _HEADERS.update(
         "x-ratelimit-remaining-requests": (semconv.OPENAI_RATELIMIT_REQUESTS_REMAINING, parse_count),
         "x-ratelimit-limit-tokens": (semconv.OPENAI_RATELIMIT_TOKENS_LIMIT, parse_count),
         "x-ratelimit-remaining-tokens": (semconv.OPENAI_RATELIMIT_TOKENS_REMAINING, parse_count),
-        "x-ratelimit-reset-requests": (semconv.OPENAI_RATELIMIT_REQUESTS_RESET, parse_go_duration),
-        "x-ratelimit-reset-tokens": (semconv.OPENAI_RATELIMIT_TOKENS_RESET, parse_go_duration),
+        "x-ratelimit-reset-requests": (semconv.OPENAI_RATELIMIT_REQUESTS_RESET, _cached_go_duration),
+        "x-ratelimit-reset-tokens": (semconv.OPENAI_RATELIMIT_TOKENS_RESET, _cached_go_duration),
     }
 )
-_RAW_HEADERS = {name.encode("ascii"): entry for name, entry in _HEADERS.items()}
+_RAW_LOOKUPS = tuple(
+    (name.encode("ascii"), attribute, parse) for name, (attribute, parse) in _HEADERS.items()
+)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from opentelemetry.semconv._incubating.attributes import gen_ai_attributes as gen_ai
@@ -13,7 +13,7 @@ from opentelemetry.semconv.attributes import server_attributes as server
 from opentelemetry.util.types import AttributeValue
 
 from chatspan import semconv
-from chatspan.mapping._values import SENTINEL_TYPES, as_float, as_int, field
+from chatspan.mapping._values import as_float, as_int, field
 
 OPERATION_CHAT = gen_ai.GenAiOperationNameValues.CHAT.value
 PROVIDER_OPENAI = gen_ai.GenAiProviderNameValues.OPENAI.value
@@ -25,13 +25,6 @@ _OUTPUT_TYPES = {
     "json_schema": gen_ai.GenAiOutputTypeValues.JSON.value,
 }
 
-_FLOAT_PARAMS = (
-    ("temperature", gen_ai.GEN_AI_REQUEST_TEMPERATURE),
-    ("top_p", gen_ai.GEN_AI_REQUEST_TOP_P),
-    ("frequency_penalty", gen_ai.GEN_AI_REQUEST_FREQUENCY_PENALTY),
-    ("presence_penalty", gen_ai.GEN_AI_REQUEST_PRESENCE_PENALTY),
-)
-
 
 def span_name(model: object) -> str:
     """Name a chat span the semconv way: `chat {model}` (just `chat` when the model is unknown)."""
@@ -42,57 +35,92 @@ def request_attributes(kwargs: Mapping[str, Any]) -> dict[str, AttributeValue]:
     """Map the arguments of `chat.completions.create()` (or a stored completion's request fields).
 
     Values of the wrong type are left out rather than raised on: the SDK validates requests, we only
-    describe them.
+    describe them. SDK sentinels (`NOT_GIVEN`, `omit`) fail every type check, so they read as absent.
     """
     attrs: dict[str, AttributeValue] = {
         gen_ai.GEN_AI_OPERATION_NAME: OPERATION_CHAT,
         gen_ai.GEN_AI_PROVIDER_NAME: PROVIDER_OPENAI,
         openai_attrs.OPENAI_API_TYPE: API_TYPE_CHAT,
+        gen_ai.GEN_AI_REQUEST_STREAM: False,
     }
-    # kwargs.get() with one sentinel check: this runs on every call, field()'s generality costs here.
-    present = {
-        name: value
-        for name, value in kwargs.items()
-        if value is not None and type(value).__name__ not in SENTINEL_TYPES
-    }
-    model = present.get("model")
-    if isinstance(model, str):
-        attrs[gen_ai.GEN_AI_REQUEST_MODEL] = model
-    for name, attribute in _FLOAT_PARAMS:
-        number = as_float(present.get(name))
+    # One pass over what was passed (a handful of keywords), not one lookup per known parameter.
+    for name, value in kwargs.items():
+        mapper = _PARAMETERS.get(name)
+        if mapper is not None and value is not None:
+            mapper(attrs, value)
+    return attrs
+
+
+def _string(attribute: str) -> Callable[[dict[str, AttributeValue], Any], None]:
+    def mapper(attrs: dict[str, AttributeValue], value: Any) -> None:
+        if isinstance(value, str):
+            attrs[attribute] = value
+
+    return mapper
+
+
+def _float(attribute: str) -> Callable[[dict[str, AttributeValue], Any], None]:
+    def mapper(attrs: dict[str, AttributeValue], value: Any) -> None:
+        number = as_float(value)
         if number is not None:
             attrs[attribute] = number
-    max_tokens = as_int(present.get("max_completion_tokens"))
-    if max_tokens is None:
-        max_tokens = as_int(present.get("max_tokens"))
-    if max_tokens is not None:
-        attrs[gen_ai.GEN_AI_REQUEST_MAX_TOKENS] = max_tokens
-    seed = as_int(present.get("seed"))
-    if seed is not None:
-        attrs[gen_ai.GEN_AI_REQUEST_SEED] = seed
-    choices = as_int(present.get("n"))
-    if choices is not None:
-        attrs[gen_ai.GEN_AI_REQUEST_CHOICE_COUNT] = choices
-    stop = present.get("stop")
-    if isinstance(stop, str):
-        attrs[gen_ai.GEN_AI_REQUEST_STOP_SEQUENCES] = [stop]
-    elif isinstance(stop, (list, tuple)) and all(isinstance(s, str) for s in stop):
-        attrs[gen_ai.GEN_AI_REQUEST_STOP_SEQUENCES] = list(stop)
-    stream = present.get("stream")
-    attrs[gen_ai.GEN_AI_REQUEST_STREAM] = stream is True
-    output_type = _output_type(present.get("response_format"))
+
+    return mapper
+
+
+def _int(attribute: str, *, overrides: bool = True) -> Callable[[dict[str, AttributeValue], Any], None]:
+    def mapper(attrs: dict[str, AttributeValue], value: Any) -> None:
+        number = as_int(value)
+        if number is not None and (overrides or attribute not in attrs):
+            attrs[attribute] = number
+
+    return mapper
+
+
+def _stop(attrs: dict[str, AttributeValue], value: Any) -> None:
+    if isinstance(value, str):
+        attrs[gen_ai.GEN_AI_REQUEST_STOP_SEQUENCES] = [value]
+    elif isinstance(value, (list, tuple)) and all(isinstance(s, str) for s in value):
+        attrs[gen_ai.GEN_AI_REQUEST_STOP_SEQUENCES] = list(value)
+
+
+def _stream(attrs: dict[str, AttributeValue], value: Any) -> None:
+    attrs[gen_ai.GEN_AI_REQUEST_STREAM] = value is True
+
+
+def _response_format(attrs: dict[str, AttributeValue], value: Any) -> None:
+    output_type = _output_type(value)
     if output_type is not None:
         attrs[gen_ai.GEN_AI_OUTPUT_TYPE] = output_type
-    tier = present.get("service_tier")
-    if isinstance(tier, str):
-        attrs[openai_attrs.OPENAI_REQUEST_SERVICE_TIER] = tier
-    store = present.get("store")
-    if isinstance(store, bool):
-        attrs[semconv.OPENAI_REQUEST_STORE] = store
-    metadata = present.get("metadata")
-    if metadata:
-        attrs.update(metadata_attributes(metadata))
-    return attrs
+
+
+def _store(attrs: dict[str, AttributeValue], value: Any) -> None:
+    if isinstance(value, bool):
+        attrs[semconv.OPENAI_REQUEST_STORE] = value
+
+
+def _metadata(attrs: dict[str, AttributeValue], value: Any) -> None:
+    attrs.update(metadata_attributes(value))
+
+
+_PARAMETERS: dict[str, Callable[[dict[str, AttributeValue], Any], None]] = {
+    "model": _string(gen_ai.GEN_AI_REQUEST_MODEL),
+    "temperature": _float(gen_ai.GEN_AI_REQUEST_TEMPERATURE),
+    "top_p": _float(gen_ai.GEN_AI_REQUEST_TOP_P),
+    "frequency_penalty": _float(gen_ai.GEN_AI_REQUEST_FREQUENCY_PENALTY),
+    "presence_penalty": _float(gen_ai.GEN_AI_REQUEST_PRESENCE_PENALTY),
+    # max_completion_tokens replaced max_tokens; when both are passed, it is the one that counts.
+    "max_completion_tokens": _int(gen_ai.GEN_AI_REQUEST_MAX_TOKENS),
+    "max_tokens": _int(gen_ai.GEN_AI_REQUEST_MAX_TOKENS, overrides=False),
+    "seed": _int(gen_ai.GEN_AI_REQUEST_SEED),
+    "n": _int(gen_ai.GEN_AI_REQUEST_CHOICE_COUNT),
+    "stop": _stop,
+    "stream": _stream,
+    "response_format": _response_format,
+    "service_tier": _string(openai_attrs.OPENAI_REQUEST_SERVICE_TIER),
+    "store": _store,
+    "metadata": _metadata,
+}
 
 
 def opt_in_request_attributes(tools: object, user: object) -> dict[str, AttributeValue]:
