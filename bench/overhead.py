@@ -1,4 +1,4 @@
-"""What instrumentation adds to an openai chat call: none vs chatspan vs the official instrumentation.
+"""What instrumentation adds to an openai chat call: none vs the SDK floor vs chatspan vs the official one.
 
 Run it in the bench venv, which also holds the official package (see bench/README.md):
 
@@ -44,7 +44,7 @@ from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 
-MODES = ("none", "chatspan", "official")
+MODES = ("none", "floor", "chatspan", "official")
 STREAM_CHUNKS = 50
 OFFICIAL_PACKAGE = "opentelemetry-instrumentation-genai-openai"
 OFFICIAL_MODULE = "opentelemetry.instrumentation.genai.openai"
@@ -221,6 +221,9 @@ def _instrument(mode: str, tracer_provider: TracerProvider, meter_provider: Mete
     """Instrument the SDK as `mode` says; return what was used, for the report."""
     if mode == "none":
         return "-"
+    if mode == "floor":
+        _install_floor(tracer_provider, meter_provider)
+        return "the SDK calls chatspan makes, on precomputed attributes (no mapping)"
     if mode == "chatspan":
         # Imported here so that the `none` child never even loads chatspan.
         from chatspan import ChatspanInstrumentor
@@ -231,6 +234,64 @@ def _instrument(mode: str, tracer_provider: TracerProvider, meter_provider: Mete
     module = importlib.import_module(OFFICIAL_MODULE)
     module.OpenAIInstrumentor().instrument(tracer_provider=tracer_provider, meter_provider=meter_provider)
     return f"{OFFICIAL_PACKAGE} {metadata.version(OFFICIAL_PACKAGE)} ({OFFICIAL_MODULE}.OpenAIInstrumentor)"
+
+
+def _install_floor(tracer_provider: TracerProvider, meter_provider: MeterProvider) -> None:
+    """Wrap `create` with only the OpenTelemetry SDK calls chatspan makes, on precomputed values.
+
+    The same span (name, kind, chatspan's exact request and response attribute sets, one
+    `set_attributes` at the end) and the same four histogram records with the same attributes, but
+    no argument, header or body is read: what any instrumentation emitting this telemetry through
+    the SDK must pay. Streams get the span and records when they are created, the chunks untouched.
+    """
+    from opentelemetry import context, trace
+    from opentelemetry.trace import SpanKind
+    from wrapt import wrap_function_wrapper
+
+    from chatspan.instrumentation.metrics import create_instruments
+    from chatspan.mapping.completion import completion_attributes
+    from chatspan.mapping.headers import header_attributes
+    from chatspan.mapping.request import request_attributes, server_attributes
+
+    http = _http_module()
+    kwargs = {"model": _MODEL, "messages": _MESSAGES, "temperature": 0.2, "max_completion_tokens": 256}
+    start_attributes = {
+        **request_attributes(kwargs),
+        "chatspan.source": "live",
+        **server_attributes("api.openai.com", None, "https"),
+    }
+    headers = http.Headers(_headers("application/json", 312))
+    end_attributes = {
+        **header_attributes(headers),
+        "openai.retries": 0,
+        **completion_attributes(json.loads(_completion_body())),
+    }
+    metric_keys = ("gen_ai.operation.name", "gen_ai.provider.name", "gen_ai.request.model")
+    metric_attributes = {key: start_attributes[key] for key in metric_keys}
+    metric_attributes.update(server_attributes("api.openai.com", None, "https"))
+    metric_attributes["gen_ai.response.model"] = _RESPONSE_MODEL
+    input_attributes = {**metric_attributes, "gen_ai.token.type": "input"}
+    output_attributes = {**metric_attributes, "gen_ai.token.type": "output"}
+    tracer = trace.get_tracer("bench.floor", tracer_provider=tracer_provider)
+    instruments = create_instruments(meter_provider.get_meter("bench.floor"))
+
+    def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+        started = time.perf_counter()
+        span = tracer.start_span(f"chat {_MODEL}", kind=SpanKind.CLIENT, attributes=start_attributes)
+        token = context.attach(trace.set_span_in_context(span))
+        try:
+            result = wrapped(*args, **kwargs)
+        finally:
+            context.detach(token)
+        span.set_attributes(end_attributes)
+        instruments.processing_duration.record(0.312, metric_attributes)
+        instruments.operation_duration.record(time.perf_counter() - started, metric_attributes)
+        instruments.token_usage.record(24, input_attributes)
+        instruments.token_usage.record(11, output_attributes)
+        span.end()
+        return result
+
+    wrap_function_wrapper("openai.resources.chat.completions", "Completions.create", wrapper)
 
 
 def _patched() -> bool:
@@ -397,12 +458,17 @@ def _added(rounds: Rounds, mode: str, workload: str) -> list[float]:
 
 def _ratios(rounds: Rounds, workload: str) -> dict[str, float | None]:
     ours = statistics.median(_added(rounds, "chatspan", workload))
+    floor = statistics.median(_added(rounds, "floor", workload)) if "floor" in rounds[0] else None
     theirs = statistics.median(_added(rounds, "official", workload)) if "official" in rounds[0] else None
     sdk = statistics.median(r["none"][workload] for r in rounds) * 1e6
     return {
         # Undefined when the official's added cost is lost in noise: a ratio to ~0 says nothing.
         "chatspan_vs_official": ours / theirs if theirs is not None and theirs > 0 else None,
         "chatspan_vs_sdk": ours / sdk,
+        "floor_vs_official": floor / theirs
+        if floor is not None and theirs is not None and theirs > 0
+        else None,
+        "floor_vs_sdk": floor / sdk if floor is not None else None,
     }
 
 
@@ -415,7 +481,7 @@ def _bootstrap(rounds: Rounds, workload: str, resamples: int = 1000) -> dict[str
             if value is not None:
                 samples.setdefault(key, []).append(value)
     intervals: dict[str, list[float] | None] = {}
-    for key in ("chatspan_vs_official", "chatspan_vs_sdk"):
+    for key in ("chatspan_vs_official", "chatspan_vs_sdk", "floor_vs_official", "floor_vs_sdk"):
         values = samples.get(key, [])
         if len(values) < resamples * 0.95:
             intervals[key] = None
@@ -509,6 +575,10 @@ def _ratio_table(summary: dict[str, Any], modes: Sequence[str], markdown: bool) 
             ("chatspan added / official added", "chatspan_vs_official", TARGET_VS_OFFICIAL, "≤ 0.33")
         )
     lines.append(("chatspan added / SDK's own per-call cost", "chatspan_vs_sdk", TARGET_VS_SDK, "≤ 10 %"))
+    if "floor" in modes:
+        if "official" in modes:
+            lines.append(("floor added / official added", "floor_vs_official", TARGET_VS_OFFICIAL, "≤ 0.33"))
+        lines.append(("floor added / SDK's own per-call cost", "floor_vs_sdk", TARGET_VS_SDK, "≤ 10 %"))
     rows = [
         [
             label,
@@ -517,7 +587,7 @@ def _ratio_table(summary: dict[str, Any], modes: Sequence[str], markdown: bool) 
                     summary["ratios"][workload][key],
                     summary["ratio_intervals"][workload][key],
                     target,
-                    percent=key == "chatspan_vs_sdk",
+                    percent=key.endswith("_vs_sdk"),
                 )
                 for workload, _ in _WORKLOADS
             ),
