@@ -166,3 +166,11 @@ def test_repeated_go_durations_parse_the_same_every_time() -> None:
     raw = [(b"x-ratelimit-reset-tokens", b"1m30.5s"), (b"x-ratelimit-reset-requests", b"bad")]
     first = raw_header_attributes(raw)
     assert first == raw_header_attributes(raw) == {"openai.ratelimit.tokens.reset": 90.5}
+
+
+def test_counts_beyond_int64_are_skipped() -> None:
+    huge = str(2**63)
+    assert parse_count(huge) is None
+    assert parse_count(str(2**63 - 1)) == 2**63 - 1
+    raw = [(b"x-ratelimit-remaining-tokens", huge.encode()), (b"x-ratelimit-limit-tokens", b" 42 ")]
+    assert raw_header_attributes(raw) == {"openai.ratelimit.tokens.limit": 42}

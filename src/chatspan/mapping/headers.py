@@ -68,10 +68,19 @@ def _lookup(table: Mapping[bytes, bytes]) -> dict[str, AttributeValue]:
     attrs: dict[str, AttributeValue] = {}
     for name, attribute, parse in _RAW_LOOKUPS:
         value = table.get(name)
-        if value is not None:
-            parsed = parse(value.decode("latin-1"))
-            if parsed is not None:
-                attrs[attribute] = parsed
+        if value is None:
+            continue
+        # Fast paths for the values OpenAI sends (plain digits, cached durations); anything else
+        # goes through the full parser. Each saves a decode and a call on every response.
+        if parse is parse_count and value.isdigit() and len(value) < 19:
+            attrs[attribute] = int(value)
+            continue
+        if parse is parse_milliseconds and value.isdigit() and len(value) < 19:
+            attrs[attribute] = int(value) / 1000.0
+            continue
+        parsed = parse(value.decode("latin-1"))
+        if parsed is not None:
+            attrs[attribute] = parsed
     return attrs
 
 
@@ -80,7 +89,11 @@ def parse_count(value: str | None) -> int | None:
     if value is None:
         return None
     value = value.strip()
-    return int(value) if value.isascii() and value.isdigit() else None
+    if not (value.isascii() and value.isdigit()):
+        return None
+    count = int(value)
+    # OTLP carries int64: a larger value would fail the export of every span in its batch.
+    return count if count < 2**63 else None
 
 
 def parse_milliseconds(value: str | None) -> float | None:
