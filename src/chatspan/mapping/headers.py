@@ -26,12 +26,18 @@ _GO_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)")
 _GO_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "μs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
 
 
-def _request_id(value: str) -> str | None:
-    return value.strip() or None
+def _text(value: str | bytes) -> str:
+    # Raw header values are bytes; HTTP allows only Latin-1 in them.
+    return value.decode("latin-1") if isinstance(value, bytes) else value
 
 
-# header name -> (attribute, parser). One table serves dict lookups and the one-pass raw scan.
-_HEADERS: dict[str, tuple[str, Callable[[str], AttributeValue | None]]] = {}
+def _request_id(value: str | bytes) -> str | None:
+    return _text(value).strip() or None
+
+
+# header name -> (attribute, parser). One table serves dict lookups (str values) and the raw scan
+# (bytes values): every parser takes both.
+_HEADERS: dict[str, tuple[str, Callable[[str | bytes], AttributeValue | None]]] = {}
 
 
 def header_attributes(headers: HeaderLookup | Mapping[str, str]) -> dict[str, AttributeValue]:
@@ -68,27 +74,21 @@ def _lookup(table: Mapping[bytes, bytes]) -> dict[str, AttributeValue]:
     attrs: dict[str, AttributeValue] = {}
     for name, attribute, parse in _RAW_LOOKUPS:
         value = table.get(name)
-        if value is None:
-            continue
-        # Fast paths for the values OpenAI sends (plain digits, cached durations); anything else
-        # goes through the full parser. Each saves a decode and a call on every response.
-        if parse is parse_count and value.isdigit() and len(value) < 19:
-            attrs[attribute] = int(value)
-            continue
-        if parse is parse_milliseconds and value.isdigit() and len(value) < 19:
-            attrs[attribute] = int(value) / 1000.0
-            continue
-        parsed = parse(value.decode("latin-1"))
-        if parsed is not None:
-            attrs[attribute] = parsed
+        if value is not None:
+            parsed = parse(value)
+            if parsed is not None:
+                attrs[attribute] = parsed
     return attrs
 
 
-def parse_count(value: str | None) -> int | None:
-    """Parse a non-negative integer header; None for anything else."""
+def parse_count(value: str | bytes | None) -> int | None:
+    """Parse a non-negative integer header (text or raw bytes); None for anything else."""
     if value is None:
         return None
-    value = value.strip()
+    if isinstance(value, bytes) and value.isdigit() and len(value) < 19:
+        # What OpenAI sends, read without decoding (18 digits stay below 2**63).
+        return int(value)
+    value = _text(value).strip()
     if not (value.isascii() and value.isdigit()):
         return None
     count = int(value)
@@ -96,12 +96,14 @@ def parse_count(value: str | None) -> int | None:
     return count if count < 2**63 else None
 
 
-def parse_milliseconds(value: str | None) -> float | None:
-    """Parse a millisecond count (`"123"`, sometimes `"123.4"`) into seconds."""
+def parse_milliseconds(value: str | bytes | None) -> float | None:
+    """Parse a millisecond count (`"123"`, sometimes `"123.4"`; text or raw bytes) into seconds."""
     if value is None:
         return None
+    if isinstance(value, bytes) and value.isdigit() and len(value) < 19:
+        return int(value) / 1000.0
     try:
-        millis = float(value.strip())
+        millis = float(_text(value).strip())
     except ValueError:
         return None
     if not 0 <= millis < float("inf"):
@@ -136,16 +138,16 @@ def parse_go_duration(value: str | None) -> float | None:
     return total if position == len(text) and position > 0 else None
 
 
-_go_durations: dict[str, float | None] = {}
+_go_durations: dict[str | bytes, float | None] = {}
 
 
-def _cached_go_duration(value: str) -> float | None:
+def _cached_go_duration(value: str | bytes) -> float | None:
     # Reset values repeat ("6ms", "0s", "1s"), and parsing one is a regex walk: worth remembering.
     try:
         return _go_durations[value]
     except KeyError:
         pass
-    seconds = parse_go_duration(value)
+    seconds = parse_go_duration(_text(value))
     if len(_go_durations) >= 512:
         _go_durations.clear()
     _go_durations[value] = seconds
