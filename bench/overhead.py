@@ -248,28 +248,30 @@ def _install_floor(tracer_provider: TracerProvider, meter_provider: MeterProvide
     from opentelemetry.trace import SpanKind
     from wrapt import wrap_function_wrapper
 
+    from chatspan import semconv
+    from chatspan.instrumentation.call import _METRIC_KEYS
     from chatspan.instrumentation.metrics import create_instruments
+    from chatspan.instrumentation.wrappers import SOURCE_LIVE
     from chatspan.mapping.completion import completion_attributes
     from chatspan.mapping.headers import header_attributes
     from chatspan.mapping.request import request_attributes, server_attributes
 
+    # Built by chatspan's own mapping and keys, so the floor follows what chatspan sets.
     http = _http_module()
     kwargs = {"model": _MODEL, "messages": _MESSAGES, "temperature": 0.2, "max_completion_tokens": 256}
     start_attributes = {
         **request_attributes(kwargs),
-        "chatspan.source": "live",
+        semconv.CHATSPAN_SOURCE: SOURCE_LIVE,
         **server_attributes("api.openai.com", None, "https"),
     }
     headers = http.Headers(_headers("application/json", 312))
     end_attributes = {
         **header_attributes(headers),
-        "openai.retries": 0,
+        semconv.OPENAI_RETRIES: 0,
         **completion_attributes(json.loads(_completion_body())),
     }
-    metric_keys = ("gen_ai.operation.name", "gen_ai.provider.name", "gen_ai.request.model")
-    metric_attributes = {key: start_attributes[key] for key in metric_keys}
-    metric_attributes.update(server_attributes("api.openai.com", None, "https"))
-    metric_attributes["gen_ai.response.model"] = _RESPONSE_MODEL
+    metric_attributes = {key: start_attributes[key] for key in _METRIC_KEYS}
+    metric_attributes["gen_ai.response.model"] = end_attributes["gen_ai.response.model"]
     input_attributes = {**metric_attributes, "gen_ai.token.type": "input"}
     output_attributes = {**metric_attributes, "gen_ai.token.type": "output"}
     tracer = trace.get_tracer("bench.floor", tracer_provider=tracer_provider)
@@ -457,18 +459,20 @@ def _added(rounds: Rounds, mode: str, workload: str) -> list[float]:
 
 
 def _ratios(rounds: Rounds, workload: str) -> dict[str, float | None]:
-    ours = statistics.median(_added(rounds, "chatspan", workload))
-    floor = statistics.median(_added(rounds, "floor", workload)) if "floor" in rounds[0] else None
-    theirs = statistics.median(_added(rounds, "official", workload)) if "official" in rounds[0] else None
+    def added(mode: str) -> float | None:
+        return statistics.median(_added(rounds, mode, workload)) if mode in rounds[0] else None
+
+    def ratio(part: float | None, whole: float | None) -> float | None:
+        # Undefined when the official's added cost is lost in noise: a ratio to ~0 says nothing.
+        return part / whole if part is not None and whole is not None and whole > 0 else None
+
+    ours, floor, theirs = added("chatspan"), added("floor"), added("official")
     sdk = statistics.median(r["none"][workload] for r in rounds) * 1e6
     return {
-        # Undefined when the official's added cost is lost in noise: a ratio to ~0 says nothing.
-        "chatspan_vs_official": ours / theirs if theirs is not None and theirs > 0 else None,
-        "chatspan_vs_sdk": ours / sdk,
-        "floor_vs_official": floor / theirs
-        if floor is not None and theirs is not None and theirs > 0
-        else None,
-        "floor_vs_sdk": floor / sdk if floor is not None else None,
+        "chatspan_vs_official": ratio(ours, theirs),
+        "chatspan_vs_sdk": ratio(ours, sdk),
+        "floor_vs_official": ratio(floor, theirs),
+        "floor_vs_sdk": ratio(floor, sdk),
     }
 
 
