@@ -126,12 +126,13 @@ def process_response_hook(
     """
     call = _current_call.get()
     if call is not None and not call.ended:
-        try:
-            headers = getattr(kwargs.get("response"), "headers", None)
-            if headers is not None:
-                call.record_http_response(headers, kwargs.get("retries_taken"))
-        except Exception:
-            logger.debug("chatspan: reading response headers failed; the call goes on", exc_info=True)
+        headers = getattr(kwargs.get("response"), "headers", None)
+        if headers is not None:
+            guarded(
+                "reading response headers",
+                lambda: call.record_http_response(headers, kwargs.get("retries_taken")),
+                None,
+            )
     return wrapped(*args, **kwargs)
 
 
@@ -145,7 +146,7 @@ def _fail(call: ChatCall, error: BaseException) -> None:
 def _start(
     telemetry: Telemetry, instance: Any, kwargs: dict[str, Any]
 ) -> tuple[ChatCall, dict[str, Any]] | None:
-    try:
+    def start_span() -> tuple[dict[str, AttributeValue], Span]:
         attributes = request_attributes(kwargs)
         attributes[semconv.CHATSPAN_SOURCE] = SOURCE_LIVE
         attributes.update(_server(instance))
@@ -155,9 +156,12 @@ def _start(
         span = telemetry.tracer.start_span(
             span_name(kwargs.get("model")), kind=SpanKind.CLIENT, attributes=attributes
         )
-    except Exception:
-        logger.debug("chatspan: starting a chat span failed; the call goes on untouched", exc_info=True)
+        return attributes, span
+
+    started = guarded("starting a chat span", start_span, None)
+    if started is None:
         return None
+    attributes, span = started
     call_kwargs, injected_usage = kwargs, False
     if telemetry.include_usage or telemetry.link_stored:
         call_kwargs, injected_usage = guarded(
