@@ -61,7 +61,7 @@ def test_parse_targeted_fault(text: str, expected: Fault) -> None:
         ("list:500;nth=0", "nth counts from 1"),
         ("list:500;nth=x", "nth needs a whole number"),
         ("500;nth=2", "nth counts the requests to a target"),
-        ("list:first-token=1", "only the chat target sends"),
+        ("list:first-token=1", "which only chat, responses and responses.retrieve send"),
         ("list:hang=601", "at most 600 seconds"),
         ("latency=1e9", "at most 600 seconds"),
         ("list:", "unknown fault"),

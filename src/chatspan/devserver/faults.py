@@ -14,6 +14,10 @@ options::
     drop                     drop the connection without answering (drop-after=0). The request
                              is still carried out (stored, updated, deleted): only the answer is lost
     malformed                200 with a truncated JSON body (streams: a truncated `data:` line)
+    fail-after=N             Responses API only: the model "fails" after N stream events: the
+                             stream sends an `error` event and `response.failed` (with
+                             `error.code` server_error) instead of the rest; a JSON create
+                             answers a Response with status `failed` and that error
 
     ;times=N                 untargeted: only while the request's `x-stainless-retry-count` (the
                              openai SDK's retry number, 0 on the first try) is below N, so
@@ -36,15 +40,20 @@ can script a client that sends no custom headers (the backfill)::
     messages:500;times=1     the next `GET /v1/chat/completions/{id}/messages` gets a 500
 
 Targets: `chat` (`POST .../chat/completions`), `list`, `retrieve` (`GET .../{id}`), `update`
-(`POST .../{id}`), `delete` and `messages`. Requests to a target are counted from the moment the
-faults were last set (each `set_faults` or `POST /_chatspan/faults` restarts every count at 0),
-whatever their answer. A targeted fault with neither `times` nor `nth` hits every request to its
-target. `first-token` and `chunk-delay` only make sense for streams, so only `chat` takes them.
+(`POST .../{id}`), `delete` and `messages`; for the Responses API `responses` (`POST /v1/responses`),
+`responses.retrieve` (`GET /v1/responses/{id}`, also its `stream=true` replay),
+`responses.input_items`, `responses.delete` and `responses.cancel`. Requests to a target are
+counted from the moment the faults were last set (each `set_faults` or `POST /_chatspan/faults`
+restarts every count at 0), whatever their answer. A targeted fault with neither `times` nor `nth`
+hits every request to its target. `first-token` and `chunk-delay` only make sense for streams, so
+only `chat`, `responses` and `responses.retrieve` take them; `fail-after` only the two `responses`
+ones that stream.
 
 Faults arrive three ways, and all that apply are combined (the first status fault wins):
 the `x-chatspan-fault` request header (that request, whatever its endpoint; no targets there),
 `POST /_chatspan/faults` with a JSON list of fault strings (until `[]` is posted), and
-`DevServer.set_faults([...])`. Untargeted faults set these two ways apply to every chat request.
+`DevServer.set_faults([...])`. Untargeted faults set these two ways apply to every model call:
+chat completions and `POST /v1/responses` (see `MODEL_CALL_TARGETS`).
 """
 
 from __future__ import annotations
@@ -59,11 +68,27 @@ DEFAULT_429_RETRY_AFTER = 0.01
 MAX_DELAY = 600.0
 """Longest delay a fault may ask for, in seconds: a fault stalls a test, it must not wedge it."""
 
-TARGETS = ("chat", "list", "retrieve", "update", "delete", "messages")
+TARGETS = (
+    "chat",
+    "list",
+    "retrieve",
+    "update",
+    "delete",
+    "messages",
+    "responses",
+    "responses.retrieve",
+    "responses.input_items",
+    "responses.delete",
+    "responses.cancel",
+)
 """Endpoints a fault can be scoped to (`list:500`); see the module docstring."""
+MODEL_CALL_TARGETS = ("chat", "responses")
+"""The targets untargeted persistent faults apply to: the requests that call a model."""
 
 _DURATION_KINDS = ("latency", "first-token", "chunk-delay")
 _STREAM_KINDS = ("first-token", "chunk-delay")
+_STREAMING_TARGETS = (None, "chat", "responses", "responses.retrieve")
+_FAILING_TARGETS = (None, "responses", "responses.retrieve")
 
 
 class FaultSyntaxError(ValueError):
@@ -72,9 +97,10 @@ class FaultSyntaxError(ValueError):
 
 @dataclass(frozen=True)
 class Fault:
-    """One parsed fault: `kind` is `status`, `latency`, `first-token`, `chunk-delay`, `drop-after` or
-    `malformed`; `value` is the status code, the seconds or the chunk count. `target` is None for an
-    untargeted fault (chat requests, `times` counting retries), else one of `TARGETS`."""
+    """One parsed fault: `kind` is `status`, `latency`, `first-token`, `chunk-delay`, `drop-after`,
+    `fail-after` or `malformed`; `value` is the status code, the seconds or the event count.
+    `target` is None for an untargeted fault (model calls, `times` counting retries), else one of
+    `TARGETS`."""
 
     kind: str
     value: float = 0.0
@@ -109,6 +135,8 @@ class FaultPlan:
     first_token: float = 0.0
     chunk_delay: float = 0.0
     drop_after: int | None = None
+    fail_after: int | None = None
+    """Responses API: events sent before the response fails (None: it does not fail)."""
     malformed: bool = False
 
 
@@ -174,8 +202,15 @@ def parse_fault(item: str) -> Fault:
             )
     name, has_value, text = head.partition("=")
     name = name.strip().lower()
-    if name in _STREAM_KINDS and target not in (None, "chat"):
-        raise FaultSyntaxError(f"fault {item!r}: {name} delays streams, which only the chat target sends")
+    if name in _STREAM_KINDS and target not in _STREAMING_TARGETS:
+        raise FaultSyntaxError(
+            f"fault {item!r}: {name} delays streams, which only chat, responses and responses.retrieve send"
+        )
+    if name == "fail-after" and target not in _FAILING_TARGETS:
+        raise FaultSyntaxError(
+            f"fault {item!r}: fail-after fails a model response, which only responses and "
+            "responses.retrieve send"
+        )
     if name.isdigit() and not has_value:
         status = int(name)
         if not 400 <= status <= 599:
@@ -191,11 +226,12 @@ def parse_fault(item: str) -> Fault:
         return Fault(name, _seconds(item, name, text.strip()), times, None, target, nth)
     if name == "hang" and has_value:
         return Fault("latency", _seconds(item, name, text.strip()), times, None, target, nth)
-    if name == "drop-after" and has_value:
+    if name in ("drop-after", "fail-after") and has_value:
         return Fault(name, _count(item, name, text.strip()), times, None, target, nth)
     raise FaultSyntaxError(
         f"unknown fault {item!r} (known: a 4xx/5xx status, latency=S, hang=S, first-token=S, "
-        "chunk-delay=S, drop-after=N, drop, malformed; optionally after a target such as list:)"
+        "chunk-delay=S, drop-after=N, drop, fail-after=N, malformed; optionally after a target "
+        "such as list:)"
     )
 
 
@@ -225,6 +261,7 @@ def plan_faults(faults: Sequence[Fault], retry_count: int, request_number: int =
     status: Fault | None = None
     latency = first_token = chunk_delay = 0.0
     drop_after: int | None = None
+    fail_after: int | None = None
     malformed = False
     for fault in faults:
         if not fault.active(retry_count, request_number):
@@ -239,6 +276,8 @@ def plan_faults(faults: Sequence[Fault], retry_count: int, request_number: int =
             chunk_delay += fault.value
         elif fault.kind == "drop-after":
             drop_after = int(fault.value) if drop_after is None else min(drop_after, int(fault.value))
+        elif fault.kind == "fail-after":
+            fail_after = int(fault.value) if fail_after is None else min(fail_after, int(fault.value))
         elif fault.kind == "malformed":
             malformed = True
     return FaultPlan(
@@ -248,6 +287,7 @@ def plan_faults(faults: Sequence[Fault], retry_count: int, request_number: int =
         first_token=first_token,
         chunk_delay=chunk_delay,
         drop_after=drop_after,
+        fail_after=fail_after,
         malformed=malformed,
     )
 

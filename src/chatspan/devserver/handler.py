@@ -3,8 +3,10 @@
 HTTP/1.1 with keep-alive: JSON responses carry `Content-Length`, streams `Transfer-Encoding:
 chunked`. Every response, errors included, carries the headers OpenAI sends (`x-request-id`,
 `openai-processing-ms`, `openai-version`, `openai-organization`, `x-envoy-upstream-service-time`
-and the six `x-ratelimit-*`). Which paths are served is `chatspan.devserver.routes`; the stored
-completion endpoints are `chatspan.devserver.stored`.
+and the six `x-ratelimit-*`). Which paths are served is `chatspan.devserver.routes`; the endpoints
+themselves are `chatspan.devserver.chat` (chat completions), `chatspan.devserver.stored` (stored
+completions) and `chatspan.devserver.response_endpoints` (the Responses API). They return an
+`Answer`, which the handler sends, bent by the request's faults.
 """
 
 from __future__ import annotations
@@ -12,24 +14,21 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import math
 import secrets
 import socket
 import time
-from collections.abc import Iterable
 from http.server import BaseHTTPRequestHandler
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
-from chatspan.devserver.chunks import completion_chunks
-from chatspan.devserver.completions import build_completion, prompt_tokens
+from chatspan.devserver.answers import Answer, JsonAnswer, StreamAnswer
+from chatspan.devserver.chat import answer_chat
 from chatspan.devserver.errors import (
     ApiError,
     incorrect_api_key,
     invalid_request,
     invalid_url,
     missing_api_key,
-    rate_limit_error,
     status_error,
 )
 from chatspan.devserver.faults import (
@@ -41,10 +40,16 @@ from chatspan.devserver.faults import (
     plan_faults,
     retry_count,
 )
-from chatspan.devserver.ratelimit import RateLimitState
+from chatspan.devserver.ratelimit import RateLimitState, retry_after_headers
+from chatspan.devserver.response_endpoints import (
+    cancel_response,
+    create_response,
+    delete_response,
+    list_input_items,
+    retrieve_response,
+)
 from chatspan.devserver.routes import Route, find_route
 from chatspan.devserver.state import ServerState
-from chatspan.devserver.store import stored_record
 from chatspan.devserver.stored import (
     Query,
     delete_completion,
@@ -53,7 +58,6 @@ from chatspan.devserver.stored import (
     retrieve_completion,
     update_completion,
 )
-from chatspan.devserver.validation import parse_body, read_chat_request
 
 if TYPE_CHECKING:
     from chatspan.devserver.httpserver import DevHTTPServer
@@ -127,7 +131,7 @@ class ChatHandler(BaseHTTPRequestHandler):
                 return
             query = parse_qsl(url.query, keep_blank_values=True)
             self._authorize(route)
-            if route.azure and not any(name == AZURE_API_VERSION for name, _ in query):
+            if route.needs_api_version and not any(name == AZURE_API_VERSION for name, _ in query):
                 raise invalid_request(
                     f"Missing required query parameter: '{AZURE_API_VERSION}'.", param=AZURE_API_VERSION
                 )
@@ -135,10 +139,7 @@ class ChatHandler(BaseHTTPRequestHandler):
             self._pause(plan.latency)
             if plan.status is not None:
                 raise self._fault_error(plan)
-            if route.name == "chat":
-                self._chat(raw, plan, route.deployment)
-            else:
-                self._send_planned(self._stored(route, query, raw), plan, self._state.limiter.state())
+            self._send_answer(self._answer(route, query, raw, plan), plan)
         except ApiError as error:
             self._send_error(error)
         except _DroppedConnection:
@@ -153,6 +154,27 @@ class ChatHandler(BaseHTTPRequestHandler):
                 self.close_connection = True
             else:
                 self._send_error(status_error(500))
+
+    def _answer(self, route: Route, query: Query, raw: bytes, plan: FaultPlan) -> Answer:
+        state = self._state
+        if route.name == "chat":
+            return answer_chat(state, raw, route.deployment, self._request_id)
+        if route.name.startswith("responses"):
+            return self._responses(route, query, raw, plan)
+        return JsonAnswer(self._stored(route, query, raw))
+
+    def _responses(self, route: Route, query: Query, raw: bytes, plan: FaultPlan) -> Answer:
+        state = self._state
+        response_id = route.completion_id or ""
+        if route.name == "responses":
+            return create_response(state, raw, route.deployment, fail_after=plan.fail_after)
+        if route.name == "responses.retrieve":
+            return retrieve_response(state, response_id, query, fail_after=plan.fail_after)
+        if route.name == "responses.input_items":
+            return list_input_items(state, response_id, query)
+        if route.name == "responses.delete":
+            return delete_response(state, response_id)
+        return cancel_response(state, response_id)
 
     def _stored(self, route: Route, query: Query, raw: bytes) -> dict[str, Any]:
         store = self._state.store
@@ -221,44 +243,6 @@ class ChatHandler(BaseHTTPRequestHandler):
             [*per_request, *persistent], retry_count(self.headers.get(RETRY_COUNT_HEADER)), number
         )
 
-    def _chat(self, raw: bytes, plan: FaultPlan, deployment: str | None) -> None:
-        body = parse_body(raw)
-        if deployment is not None:
-            # An Azure deployment stands for the model, whatever the body says.
-            body["model"] = deployment
-        request = read_chat_request(body)
-        cached = self._state.prompt_cache.cached_tokens(request.messages, prompt_tokens(request.messages))
-        completion = build_completion(request, cached_tokens=cached)
-        usage = completion.usage()
-        decision = self._state.limiter.acquire(usage["total_tokens"])
-        if not decision.allowed:
-            requested = 1 if decision.exceeded == "requests" else usage["total_tokens"]
-            limit = (
-                decision.state.limit_requests
-                if decision.exceeded == "requests"
-                else decision.state.limit_tokens
-            )
-            error = rate_limit_error(
-                decision.exceeded or "requests",
-                request.model,
-                limit=limit,
-                used=decision.used,
-                requested=requested,
-                retry_after=decision.retry_after,
-            )
-            error.headers.update(_retry_after_headers(decision.retry_after))
-            raise error
-        if request.store:
-            record = stored_record(completion.response(), request.body, self._request_id, request.metadata)
-            self._state.store.put(record)
-        if not request.stream:
-            self._send_planned(completion.response(), plan, decision.state)
-            return
-        chunks = completion_chunks(
-            completion, include_usage=request.include_usage, include_obfuscation=request.include_obfuscation
-        )
-        self._send_stream((json.dumps(chunk) for chunk in chunks), plan, decision.state)
-
     def _fault_error(self, plan: FaultPlan) -> ApiError:
         status = plan.status or 500
         if status == 429:
@@ -271,7 +255,7 @@ class ChatHandler(BaseHTTPRequestHandler):
         else:
             error = status_error(status)
         if plan.retry_after is not None:
-            error.headers.update(_retry_after_headers(plan.retry_after))
+            error.headers.update(retry_after_headers(plan.retry_after))
         return error
 
     def _pause(self, seconds: float) -> None:
@@ -322,6 +306,13 @@ class ChatHandler(BaseHTTPRequestHandler):
             self.connection.shutdown(socket.SHUT_RDWR)
         raise _DroppedConnection
 
+    def _send_answer(self, answer: Answer, plan: FaultPlan) -> None:
+        state = answer.state or self._state.limiter.state()
+        if isinstance(answer, StreamAnswer):
+            self._send_stream(answer, plan, state)
+        else:
+            self._send_planned(answer.body, plan, state)
+
     def _send_planned(self, body: dict[str, Any], plan: FaultPlan, state: RateLimitState) -> None:
         """Send a 200 JSON body, unless a fault drops the connection or truncates the body."""
         if plan.drop_after is not None:
@@ -335,7 +326,7 @@ class ChatHandler(BaseHTTPRequestHandler):
             return
         self._send_json(200, body, state)
 
-    def _send_stream(self, events: Iterable[str], plan: FaultPlan, state: RateLimitState) -> None:
+    def _send_stream(self, answer: StreamAnswer, plan: FaultPlan, state: RateLimitState) -> None:
         self._start_response(200, "text/event-stream; charset=utf-8", self._common_headers(state))
         self.send_header("transfer-encoding", "chunked")
         self.send_header("cache-control", "no-cache")
@@ -343,23 +334,20 @@ class ChatHandler(BaseHTTPRequestHandler):
         self.wfile.flush()
         self._pause(plan.first_token)
         sent = 0
-        for event in events:
+        for name, event in answer.events:
             if plan.drop_after is not None and sent >= plan.drop_after:
                 self._drop()
             if sent > 0:
                 self._pause(plan.chunk_delay)
             data = event[: len(event) // 2] if plan.malformed and sent == 0 else event
-            self._write_chunk(f"data: {data}\n\n".encode())
+            head = f"event: {name}\n" if name is not None else ""
+            self._write_chunk(f"{head}data: {data}\n\n".encode())
             sent += 1
         if plan.drop_after is not None and sent >= plan.drop_after:
             self._drop()
-        self._write_chunk(b"data: [DONE]\n\n")
+        if answer.done_marker:
+            self._write_chunk(b"data: [DONE]\n\n")
         self.wfile.write(b"0\r\n\r\n")
 
     def _write_chunk(self, data: bytes) -> None:
         self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
-
-
-def _retry_after_headers(seconds: float) -> dict[str, str]:
-    """`retry-after` in whole seconds as OpenAI sends it, and `retry-after-ms`, which the SDK prefers."""
-    return {"retry-after": str(math.ceil(seconds)), "retry-after-ms": str(math.ceil(seconds * 1000))}

@@ -16,6 +16,8 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from chatspan.devserver.errors import rate_limit_error
+
 _NANOS_PER_MICRO = 1_000
 _NANOS_PER_MILLI = 1_000_000
 _NANOS_PER_SECOND = 1_000_000_000
@@ -201,3 +203,30 @@ class RateLimiter:
             self._requests.use(1, now)
             self._tokens.use(tokens, now)
             return RateLimitDecision(allowed=True, state=self._state(now))
+
+
+def charge(limiter: RateLimiter, model: str, tokens: int) -> RateLimitState:
+    """Spend one request and `tokens` tokens of `limiter` for a call to `model`; the state after.
+
+    Raises OpenAI's 429 (`rate_limit_exceeded`, with `retry-after`/`retry-after-ms`) when either
+    limit has no room, and then spends nothing. Chat completions and responses spend alike.
+    """
+    decision = limiter.acquire(tokens)
+    if decision.allowed:
+        return decision.state
+    by_requests = decision.exceeded == "requests"
+    error = rate_limit_error(
+        decision.exceeded or "requests",
+        model,
+        limit=decision.state.limit_requests if by_requests else decision.state.limit_tokens,
+        used=decision.used,
+        requested=1 if by_requests else tokens,
+        retry_after=decision.retry_after,
+    )
+    error.headers.update(retry_after_headers(decision.retry_after))
+    raise error
+
+
+def retry_after_headers(seconds: float) -> dict[str, str]:
+    """`retry-after` in whole seconds as OpenAI sends it, and `retry-after-ms`, which the SDK prefers."""
+    return {"retry-after": str(math.ceil(seconds)), "retry-after-ms": str(math.ceil(seconds * 1000))}

@@ -1,9 +1,16 @@
 """Which endpoint a request is for: OpenAI's `/v1/...` paths, Azure OpenAI's, and the control path.
 
 Azure OpenAI serves the same API under `/openai/deployments/{deployment}/...` (requests that name a
-model: `openai.AzureOpenAI` moves the model into the path) and `/openai/...` (the others, such as
-the stored-completion list), always with an `api-version` query parameter. A deployment path
-answers as the `/v1` path does, with the deployment as the model.
+model: `openai.AzureOpenAI` moves the model into the path for chat completions) and `/openai/...`
+(the others, such as the stored-completion list and every Responses API call: the SDK keeps
+`/responses` off its deployment list), always with an `api-version` query parameter. Azure's
+newer v1 API, `/openai/v1/...` (an `openai.OpenAI` client with `base_url=.../openai/v1`), takes
+no `api-version`. A deployment path answers as the `/v1` path does, with the deployment as the model.
+
+The Responses API: `POST /v1/responses` (`responses`), `GET /v1/responses/{id}`
+(`responses.retrieve`), `DELETE /v1/responses/{id}` (`responses.delete`),
+`GET /v1/responses/{id}/input_items` (`responses.input_items`) and
+`POST /v1/responses/{id}/cancel` (`responses.cancel`).
 """
 
 from __future__ import annotations
@@ -13,18 +20,22 @@ from urllib.parse import unquote
 
 FAULTS_PATH = "/_chatspan/faults"
 _COLLECTION = ("chat", "completions")
+_RESPONSES = "responses"
 
 
 @dataclass(frozen=True)
 class Route:
     """An endpoint: `name` is a fault target (`chat`, `list`, `retrieve`, `update`, `delete`,
-    `messages`) or `faults` for the control path."""
+    `messages`, `responses`, `responses.retrieve`, ...) or `faults` for the control path."""
 
     name: str
     completion_id: str | None = None
+    """The id in the path: a chat completion's, or a response's for the `responses.*` endpoints."""
     azure: bool = False
     deployment: str | None = None
     """The Azure deployment named in the path, which stands for the model."""
+    needs_api_version: bool = False
+    """Azure's classic paths require `?api-version=`; its v1 paths (`/openai/v1/...`) do not."""
 
 
 def find_route(method: str, path: str) -> Route | None:
@@ -36,15 +47,38 @@ def find_route(method: str, path: str) -> Route | None:
         rest, azure, deployment = parts[2:], False, None
     elif parts[:3] == ["", "openai", "deployments"] and len(parts) > 3 and parts[3]:
         rest, azure, deployment = parts[4:], True, parts[3]
+    elif parts[:3] == ["", "openai", "v1"]:
+        rest, azure, deployment = parts[3:], True, None
     elif parts[:2] == ["", "openai"]:
         rest, azure, deployment = parts[2:], True, None
     else:
         return None
+    needs_api_version = azure and parts[:3] != ["", "openai", "v1"]
+    if rest[:1] == [_RESPONSES]:
+        name = _responses_endpoint(method, rest)
+        response_id = rest[1] if len(rest) > 1 else None
+        if name is None:
+            return None
+        return Route(name, response_id, azure, deployment, needs_api_version)
     name = _endpoint(method, rest)
     if name is None:
         return None
     completion_id = rest[2] if len(rest) > 2 else None
-    return Route(name, completion_id, azure, deployment)
+    return Route(name, completion_id, azure, deployment, needs_api_version)
+
+
+def _responses_endpoint(method: str, rest: list[str]) -> str | None:
+    if len(rest) == 1:
+        return "responses" if method == "POST" else None
+    if not rest[1]:
+        return None
+    if len(rest) == 2:
+        return {"GET": "responses.retrieve", "DELETE": "responses.delete"}.get(method)
+    if len(rest) == 3 and rest[2] == "input_items" and method == "GET":
+        return "responses.input_items"
+    if len(rest) == 3 and rest[2] == "cancel" and method == "POST":
+        return "responses.cancel"
+    return None
 
 
 def _endpoint(method: str, rest: list[str]) -> str | None:

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from chatspan.devserver.faults import Fault, parse_faults
+from chatspan.devserver.faults import MODEL_CALL_TARGETS, Fault, parse_faults
 from chatspan.devserver.promptcache import PromptCache
 from chatspan.devserver.ratelimit import RateLimiter
+from chatspan.devserver.response_store import ResponseStore
 from chatspan.devserver.store import CompletionStore
+
+DEFAULT_BACKGROUND_SECONDS = 1.0
 
 
 @dataclass
@@ -21,6 +26,11 @@ class ServerState:
     ignore_limit: bool = False
     """The list endpoint answers pages of a fixed size, whatever `limit` asks (OpenAI has done so)."""
     store: CompletionStore = field(default_factory=CompletionStore)
+    responses: ResponseStore = field(default_factory=ResponseStore)
+    clock: Callable[[], float] = time.time
+    """Wall-clock seconds for `created_at` and background progress; tests pass one they advance."""
+    background_seconds: float = DEFAULT_BACKGROUND_SECONDS
+    """How long a background response stays `queued`, and then `in_progress`, before it completes."""
     prompt_cache: PromptCache = field(default_factory=PromptCache)
     stopping: threading.Event = field(default_factory=threading.Event)
     _faults: tuple[Fault, ...] = ()
@@ -44,10 +54,14 @@ class ServerState:
         """Count a request to `target`; the persistent faults that may apply to it, and its number.
 
         The number counts requests to `target` since the faults were last set, this one included.
-        Untargeted faults apply to chat requests (and count retries, not requests).
+        Untargeted faults apply to model calls, `MODEL_CALL_TARGETS` (and count retries, not requests).
         """
         with self._lock:
             number = self._requests.get(target, 0) + 1
             self._requests[target] = number
-            faults = tuple(fault for fault in self._faults if (fault.target or "chat") == target)
+            faults = tuple(
+                fault
+                for fault in self._faults
+                if fault.target == target or (fault.target is None and target in MODEL_CALL_TARGETS)
+            )
         return faults, number

@@ -56,8 +56,8 @@ def list_completions(store: CompletionStore, query: Query, *, ignore_limit: bool
         if name.startswith("metadata[") and name.endswith("]")
     }
     # A server that ignores `limit` does not read it at all, so no value of it can fail there.
-    limit = IGNORED_LIMIT_PAGE_SIZE if ignore_limit else _limit(values.get("limit"))
-    order = _order(values.get("order"))
+    limit = IGNORED_LIMIT_PAGE_SIZE if ignore_limit else limit_parameter(values.get("limit"))
+    order = order_parameter(values.get("order"))
     after = values.get("after") or None
     try:
         page = store.page(after=after, limit=limit, order=order, model=values.get("model"), metadata=metadata)
@@ -108,8 +108,8 @@ def list_messages(store: CompletionStore, completion_id: str, query: Query) -> d
     if record is None:
         raise not_found(completion_id)
     values = _single_values(query)
-    limit = _limit(values.get("limit"))
-    order = _order(values.get("order"))
+    limit = limit_parameter(values.get("limit"))
+    order = order_parameter(values.get("order"))
     items = [message_object(completion_id, index, message) for index, message in enumerate(record.messages)]
     if order == "desc":
         items.reverse()
@@ -156,7 +156,8 @@ def _single_values(query: Query) -> dict[str, str]:
     return dict(query)
 
 
-def _limit(text: str | None) -> int:
+def limit_parameter(text: str | None) -> int:
+    """The `limit` query parameter of a list endpoint: 1..100, default 20; 400s worded like OpenAI's."""
     if text is None or text == "":
         return DEFAULT_LIMIT
     try:
@@ -170,9 +171,10 @@ def _limit(text: str | None) -> int:
     return value
 
 
-def _order(text: str | None) -> str:
+def order_parameter(text: str | None, default: str = "asc") -> str:
+    """The `order` query parameter of a list endpoint: `asc` or `desc` (else a 400), `default` if absent."""
     if text is None or text == "":
-        return "asc"
+        return default
     if text not in ("asc", "desc"):
         raise invalid_request(
             f"Invalid value: {json.dumps(text)}. Supported values are: 'asc' and 'desc'.",
