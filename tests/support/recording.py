@@ -15,6 +15,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from chatspan import ChatspanInstrumentor
+from tests.support.otlp_encoding import assert_otlp_encodable
 
 
 @dataclass
@@ -62,8 +63,11 @@ def instrumented() -> Iterator[Recording]:
         yield recording
     finally:
         instrumentor.uninstrument()
+        # Every span and metric the suite records must be valid OTLP (one bad value fails a batch).
+        spans, metrics = recording.spans(), recording.reader.get_metrics_data()
         tracer_provider.shutdown()
         meter_provider.shutdown()
+    assert_otlp_encodable(spans, metrics)
 
 
 def attributes(span: ReadableSpan) -> dict[str, Any]:

@@ -15,7 +15,9 @@ from opentelemetry.util.types import AttributeValue
 
 from chatspan import semconv
 from chatspan.instrumentation.metrics import Instruments
+from chatspan.mapping._values import as_count
 from chatspan.mapping.completion import completion_attributes, response_attributes
+from chatspan.mapping.errors import exception_event_attributes
 from chatspan.mapping.headers import header_attributes, parse_count
 from chatspan.mapping.messages import output_message_attributes
 
@@ -59,9 +61,12 @@ class ChatCall:
 
     Attributes learnt during the call (headers) wait in `_pending` and reach the span in one
     `set_attributes` at the end: each call into the SDK span costs more than the dict merge.
+    Ending is structural: whatever raises while mapping, `end()` still records the metrics and ends
+    the span, with what could be mapped.
     """
 
     __slots__ = (
+        "_client",
         "_ended",
         "_metric_attributes",
         "_pending",
@@ -78,10 +83,13 @@ class ChatCall:
         request_attributes: Mapping[str, AttributeValue],
         *,
         injected_usage: bool,
+        client: object = None,
     ) -> None:
         self.telemetry = telemetry
         self.span = span
         self.injected_usage = injected_usage
+        # Kept to read its credentials only when an exception is recorded (they are scrubbed out).
+        self._client = client
         self._started = time.perf_counter()
         self._ended = False
         self._pending: dict[str, AttributeValue] = {}
@@ -101,8 +109,9 @@ class ChatCall:
     def record_http_response(self, headers: Any, retries_taken: object) -> None:
         """Record what only the HTTP response tells: timing, request id, rate-limit headroom."""
         attrs = header_attributes(headers)
-        if isinstance(retries_taken, int):
-            attrs[semconv.OPENAI_RETRIES] = retries_taken
+        retries = as_count(retries_taken)
+        if retries is not None:
+            attrs[semconv.OPENAI_RETRIES] = retries
         self._pending.update(attrs)
         requests_left = attrs.get(semconv.OPENAI_RATELIMIT_REQUESTS_REMAINING)
         tokens_left = attrs.get(semconv.OPENAI_RATELIMIT_TOKENS_REMAINING)
@@ -113,10 +122,14 @@ class ChatCall:
         """End the call with a whole `ChatCompletion`."""
         if self._ended:
             return
-        attrs = completion_attributes(completion)
-        if self.telemetry.capture_content:
-            choices = getattr(completion, "choices", None) or ()
-            attrs.update(output_message_attributes(choices))
+        attrs: dict[str, AttributeValue] | None = None
+        try:
+            attrs = completion_attributes(completion)
+            if self.telemetry.capture_content:
+                choices = getattr(completion, "choices", None) or ()
+                attrs.update(output_message_attributes(choices))
+        except Exception:
+            logger.debug("chatspan: mapping a completion failed; the span ends without it", exc_info=True)
         self.end(attrs)
 
     def complete_stream(
@@ -129,11 +142,15 @@ class ChatCall:
         """End the call with what a stream's chunks carried."""
         if self._ended:
             return
-        attrs = response_attributes(**response_fields)
+        attrs: dict[str, AttributeValue] = {}
         if first_chunk_after is not None:
             attrs[gen_ai.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] = first_chunk_after
-        if self.telemetry.capture_content:
-            attrs.update(output_message_attributes(choices))
+        try:
+            attrs.update(response_attributes(**response_fields))
+            if self.telemetry.capture_content:
+                attrs.update(output_message_attributes(choices))
+        except Exception:
+            logger.debug("chatspan: mapping a stream failed; the span ends without it", exc_info=True)
         self.end(attrs)
 
     def record_first_chunk(self, after: float) -> None:
@@ -145,16 +162,32 @@ class ChatCall:
         if self._ended:
             return
         error_type = _error_type(error)
-        response = getattr(error, "response", None)
-        headers = getattr(response, "headers", None)
-        if headers is not None:
-            request = guarded("reading the failed request", lambda: getattr(response, "request", None), None)
-            retry_header = getattr(getattr(request, "headers", None), "get", lambda _key: None)
-            self.record_http_response(headers, parse_count(retry_header("x-stainless-retry-count")))
-        self.span.record_exception(error)
-        self.span.set_status(Status(StatusCode.ERROR, error_type))
+        try:
+            self._record_failed_response(error)
+        except Exception:
+            logger.debug("chatspan: reading a failed response failed; the span still ends", exc_info=True)
+        try:
+            self.span.add_event("exception", exception_event_attributes(error, self._secrets()))
+            self.span.set_status(Status(StatusCode.ERROR, error_type))
+        except Exception:
+            logger.debug("chatspan: recording an exception failed; the span ends without it", exc_info=True)
         self._metric_attributes[error_attributes.ERROR_TYPE] = error_type
         self.end({error_attributes.ERROR_TYPE: error_type})
+
+    def _record_failed_response(self, error: BaseException) -> None:
+        response = getattr(error, "response", None)
+        headers = getattr(response, "headers", None)
+        if headers is None:
+            return
+        request = guarded("reading the failed request", lambda: getattr(response, "request", None), None)
+        retry_header = getattr(getattr(request, "headers", None), "get", lambda _key: None)
+        self.record_http_response(headers, parse_count(retry_header("x-stainless-retry-count")))
+
+    def _secrets(self) -> list[str]:
+        """The client's own credentials, which no recorded exception may repeat."""
+        client = self._client
+        found = [getattr(client, "api_key", None), getattr(client, "_azure_ad_token", None)]
+        return [value for value in found if isinstance(value, str)]
 
     def end(self, attrs: dict[str, AttributeValue] | None = None) -> None:
         """Set what is known, record duration and token metrics, end the span; later calls do nothing."""
@@ -162,10 +195,21 @@ class ChatCall:
             return
         self._ended = True
         final = self._pending
-        if attrs:
-            final.update(attrs)
-        if final:
-            self.span.set_attributes(final)
+        try:
+            if attrs:
+                final.update(attrs)
+            if final:
+                self.span.set_attributes(final)
+        except Exception:
+            logger.debug("chatspan: setting a span's attributes failed; it still ends", exc_info=True)
+        try:
+            self._record_metrics(final)
+        except Exception:
+            logger.debug("chatspan: recording a call's metrics failed; its span still ends", exc_info=True)
+        finally:
+            self.span.end()
+
+    def _record_metrics(self, final: Mapping[str, AttributeValue]) -> None:
         # All recorded here, once the attributes are final: an SDK may keep the dict it is given.
         instruments = self.telemetry.instruments
         attributes = self._metric_attributes
@@ -182,11 +226,11 @@ class ChatCall:
         output_tokens = final.get(gen_ai.GEN_AI_USAGE_OUTPUT_TOKENS)
         if isinstance(output_tokens, int):
             instruments.token_usage.record(output_tokens, {**attributes, gen_ai.GEN_AI_TOKEN_TYPE: "output"})
-        self.span.end()
 
 
 def _error_type(error: BaseException) -> str:
     status = getattr(error, "status_code", None)
-    if isinstance(status, int) and not isinstance(status, bool):
+    # HTTP statuses have three digits; anything else is no status (and str() of a huge int raises).
+    if isinstance(status, int) and not isinstance(status, bool) and 100 <= status <= 999:
         return str(status)
     return type(error).__qualname__

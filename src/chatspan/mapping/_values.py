@@ -1,7 +1,17 @@
-"""Field access shared by the mapping modules: objects (SDK models) and plain dicts alike."""
+"""Field access and value checks shared by the mapping modules: the one boundary every value crosses.
+
+Every value chatspan puts on a span or a metric passes one of the `as_*` checks here, so that it is
+valid for OTLP: text is valid UTF-8 (lone surrogates, which `json.loads` happily returns from a
+`"\\ud800"` escape, are replaced), ints fit int64 (counts are also non-negative), floats are finite.
+A value that fails is dropped alone; it never reaches the exporter, where one bad value fails or
+mangles the batch around it.
+"""
 
 from __future__ import annotations
 
+import json
+import math
+from collections.abc import Iterable
 from typing import Any
 
 # The openai SDK marks "not passed" with sentinel instances; they must read as absent without the
@@ -25,6 +35,7 @@ def given(value: Any) -> bool:
 
 
 _INT64 = range(-(2**63), 2**63)
+_COUNT = range(0, 2**63)
 
 
 def as_int(value: Any) -> int | None:
@@ -34,8 +45,59 @@ def as_int(value: Any) -> int | None:
     return None
 
 
-def as_float(value: Any) -> float | None:
-    """Return value as a float when it is a real number (bools excluded), else None."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
+def as_count(value: Any) -> int | None:
+    """Return value when it is a count OTLP can carry: an int in [0, 2**63) (bools excluded), else None.
+
+    Token counts, rate-limit figures, retries and unix times are never negative; a server that says
+    otherwise is wrong, and a negative value would also be rejected by the histograms.
+    """
+    if isinstance(value, int) and not isinstance(value, bool) and value in _COUNT:
+        return value
     return None
+
+
+def as_float(value: Any) -> float | None:
+    """Return value as a finite float when it is a real number (bools excluded), else None."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        try:
+            number = float(value)
+        except OverflowError:  # an int beyond the float range
+            return None
+        return number if math.isfinite(number) else None
+    return None
+
+
+def as_duration(value: Any) -> float | None:
+    """Return value as seconds when it is a finite, non-negative real number, else None."""
+    number = as_float(value)
+    return number if number is not None and number >= 0.0 else None
+
+
+def as_text(value: Any) -> str | None:
+    """Return value as text OTLP can carry (valid UTF-8), repairing lone surrogates; None for non-str."""
+    if not isinstance(value, str):
+        return None
+    if value.isascii():
+        return value
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        # Pairs that arrived as two code units are joined, lone ones become U+FFFD.
+        return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return value
+
+
+def as_texts(values: Iterable[Any]) -> list[str]:
+    """The strings among `values`, each made valid by `as_text`; other items are dropped."""
+    texts = []
+    for value in values:
+        text = as_text(value)
+        if text is not None:
+            texts.append(text)
+    return texts
+
+
+def dump_json(value: object) -> str:
+    """Serialise content for a span attribute: readable JSON (non-ASCII kept), valid for OTLP."""
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return as_text(text) or text

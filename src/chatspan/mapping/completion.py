@@ -11,7 +11,7 @@ from opentelemetry.semconv._incubating.attributes import openai_attributes as op
 from opentelemetry.util.types import AttributeValue
 
 from chatspan import semconv
-from chatspan.mapping._values import as_int, field
+from chatspan.mapping._values import as_count, as_text, as_texts, field
 
 
 def completion_attributes(completion: Any) -> dict[str, AttributeValue]:
@@ -47,21 +47,22 @@ def response_attributes(
 ) -> dict[str, AttributeValue]:
     """Map the response fields one by one; streams call this with what their chunks carried."""
     attrs: dict[str, AttributeValue] = {}
-    if isinstance(response_id, str):
-        attrs[gen_ai.GEN_AI_RESPONSE_ID] = response_id
-    if isinstance(model, str):
-        attrs[gen_ai.GEN_AI_RESPONSE_MODEL] = model
-    created_at = as_int(created)
+    for attribute, value in (
+        (gen_ai.GEN_AI_RESPONSE_ID, response_id),
+        (gen_ai.GEN_AI_RESPONSE_MODEL, model),
+        (openai_attrs.OPENAI_RESPONSE_SERVICE_TIER, service_tier),
+        (openai_attrs.OPENAI_RESPONSE_SYSTEM_FINGERPRINT, system_fingerprint),
+    ):
+        text = as_text(value)
+        if text is not None:
+            attrs[attribute] = text
+    created_at = as_count(created)
     if created_at is not None:
         attrs[semconv.OPENAI_RESPONSE_CREATED] = created_at
-    reasons = [reason for reason in finish_reasons if isinstance(reason, str)]
+    reasons = as_texts(finish_reasons)
     if reasons:
         attrs[gen_ai.GEN_AI_RESPONSE_FINISH_REASONS] = reasons
     attrs.update(usage_attributes(usage))
-    if isinstance(service_tier, str):
-        attrs[openai_attrs.OPENAI_RESPONSE_SERVICE_TIER] = service_tier
-    if isinstance(system_fingerprint, str):
-        attrs[openai_attrs.OPENAI_RESPONSE_SYSTEM_FINGERPRINT] = system_fingerprint
     return attrs
 
 
@@ -74,13 +75,13 @@ def usage_attributes(usage: object) -> dict[str, AttributeValue]:
         ("prompt_tokens", gen_ai.GEN_AI_USAGE_INPUT_TOKENS),
         ("completion_tokens", gen_ai.GEN_AI_USAGE_OUTPUT_TOKENS),
     ):
-        count = as_int(field(usage, name))
+        count = as_count(field(usage, name))
         if count is not None:
             attrs[attribute] = count
-    cached = as_int(field(field(usage, "prompt_tokens_details"), "cached_tokens"))
+    cached = as_count(field(field(usage, "prompt_tokens_details"), "cached_tokens"))
     if cached is not None:
         attrs[gen_ai.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS] = cached
-    reasoning = as_int(field(field(usage, "completion_tokens_details"), "reasoning_tokens"))
+    reasoning = as_count(field(field(usage, "completion_tokens_details"), "reasoning_tokens"))
     if reasoning is not None:
         attrs[gen_ai.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS] = reasoning
     return attrs

@@ -6,6 +6,7 @@ and then the attribute is simply not set. A malformed value is skipped, never ra
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Protocol
@@ -13,6 +14,9 @@ from typing import Protocol
 from opentelemetry.util.types import AttributeValue
 
 from chatspan import semconv
+from chatspan.mapping._values import as_duration, as_text
+
+logger = logging.getLogger(__name__)
 
 
 class HeaderLookup(Protocol):
@@ -32,7 +36,7 @@ def _text(value: str | bytes) -> str:
 
 
 def _request_id(value: str | bytes) -> str | None:
-    return _text(value).strip() or None
+    return as_text(_text(value).strip()) or None
 
 
 # header name -> (attribute, parser). One table serves dict lookups (str values) and the raw scan
@@ -53,9 +57,7 @@ def header_attributes(headers: HeaderLookup | Mapping[str, str]) -> dict[str, At
     for name, (attribute, parse) in _HEADERS.items():
         value = headers.get(name)
         if value is not None:
-            parsed = parse(value)
-            if parsed is not None:
-                attrs[attribute] = parsed
+            _set_parsed(attrs, attribute, parse, value)
     return attrs
 
 
@@ -75,10 +77,24 @@ def _lookup(table: Mapping[bytes, bytes]) -> dict[str, AttributeValue]:
     for name, attribute, parse in _RAW_LOOKUPS:
         value = table.get(name)
         if value is not None:
-            parsed = parse(value)
-            if parsed is not None:
-                attrs[attribute] = parsed
+            _set_parsed(attrs, attribute, parse, value)
     return attrs
+
+
+def _set_parsed(
+    attrs: dict[str, AttributeValue],
+    attribute: str,
+    parse: Callable[[str | bytes], AttributeValue | None],
+    value: str | bytes,
+) -> None:
+    # One header that cannot be read costs only its own attribute, never the others (request id).
+    try:
+        parsed = parse(value)
+    except Exception:
+        logger.debug("chatspan: header for %s unreadable; skipped", attribute, exc_info=True)
+        return
+    if parsed is not None:
+        attrs[attribute] = parsed
 
 
 def parse_count(value: str | bytes | None) -> int | None:
@@ -91,8 +107,12 @@ def parse_count(value: str | bytes | None) -> int | None:
     value = _text(value).strip()
     if not (value.isascii() and value.isdigit()):
         return None
-    count = int(value)
-    # OTLP carries int64: a larger value would fail the export of every span in its batch.
+    # Bounded before int(): Python refuses int() of more than 4,300 digits, and OTLP carries int64
+    # (2**63 has 19 digits), so a longer number is malformed whatever its value.
+    digits = value.lstrip("0")
+    if len(digits) > 19:
+        return None
+    count = int(digits or "0")
     return count if count < 2**63 else None
 
 
@@ -106,9 +126,7 @@ def parse_milliseconds(value: str | bytes | None) -> float | None:
         millis = float(_text(value).strip())
     except ValueError:
         return None
-    if not 0 <= millis < float("inf"):
-        return None
-    return millis / 1000.0
+    return as_duration(millis / 1000.0)
 
 
 def parse_go_duration(value: str | None) -> float | None:
@@ -127,7 +145,7 @@ def parse_go_duration(value: str | None) -> float | None:
             seconds = float(text)
         except ValueError:
             return None
-        return seconds if 0 <= seconds < float("inf") else None
+        return as_duration(seconds)
     total = 0.0
     position = 0
     for match in _GO_PART.finditer(text):
@@ -135,7 +153,10 @@ def parse_go_duration(value: str | None) -> float | None:
             return None
         total += float(match.group(1)) * _GO_UNITS[match.group(2)]
         position = match.end()
-    return total if position == len(text) and position > 0 else None
+    if position != len(text) or position == 0:
+        return None
+    # A part with hundreds of digits is a float overflow: inf is no duration.
+    return as_duration(total)
 
 
 _go_durations: dict[str | bytes, float | None] = {}

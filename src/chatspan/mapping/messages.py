@@ -14,7 +14,7 @@ from typing import Any
 from opentelemetry.semconv._incubating.attributes import gen_ai_attributes as gen_ai
 from opentelemetry.util.types import AttributeValue
 
-from chatspan.mapping._values import field
+from chatspan.mapping._values import dump_json, field
 
 _SYSTEM_ROLES = frozenset({"system", "developer"})
 
@@ -140,4 +140,4 @@ def _arguments(arguments: object) -> object:
 
 
 def _dump(value: object) -> str:
-    return json.dumps(value, ensure_ascii=False, default=str)
+    return dump_json(value)

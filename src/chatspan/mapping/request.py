@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -13,7 +12,7 @@ from opentelemetry.semconv.attributes import server_attributes as server
 from opentelemetry.util.types import AttributeValue
 
 from chatspan import semconv
-from chatspan.mapping._values import as_float, as_int, field
+from chatspan.mapping._values import as_count, as_float, as_int, as_text, as_texts, dump_json, field
 
 OPERATION_CHAT = gen_ai.GenAiOperationNameValues.CHAT.value
 PROVIDER_OPENAI = gen_ai.GenAiProviderNameValues.OPENAI.value
@@ -28,7 +27,8 @@ _OUTPUT_TYPES = {
 
 def span_name(model: object) -> str:
     """Name a chat span the semconv way: `chat {model}` (just `chat` when the model is unknown)."""
-    return f"{OPERATION_CHAT} {model}" if isinstance(model, str) and model else OPERATION_CHAT
+    name = as_text(model)
+    return f"{OPERATION_CHAT} {name}" if name else OPERATION_CHAT
 
 
 def request_attributes(kwargs: Mapping[str, Any]) -> dict[str, AttributeValue]:
@@ -53,8 +53,9 @@ def request_attributes(kwargs: Mapping[str, Any]) -> dict[str, AttributeValue]:
 
 def _string(attribute: str) -> Callable[[dict[str, AttributeValue], Any], None]:
     def mapper(attrs: dict[str, AttributeValue], value: Any) -> None:
-        if isinstance(value, str):
-            attrs[attribute] = value
+        text = as_text(value)
+        if text is not None:
+            attrs[attribute] = text
 
     return mapper
 
@@ -68,9 +69,13 @@ def _float(attribute: str) -> Callable[[dict[str, AttributeValue], Any], None]:
     return mapper
 
 
-def _int(attribute: str, *, overrides: bool = True) -> Callable[[dict[str, AttributeValue], Any], None]:
+def _int(
+    attribute: str, *, overrides: bool = True, count: bool = True
+) -> Callable[[dict[str, AttributeValue], Any], None]:
+    check = as_count if count else as_int
+
     def mapper(attrs: dict[str, AttributeValue], value: Any) -> None:
-        number = as_int(value)
+        number = check(value)
         if number is not None and (overrides or attribute not in attrs):
             attrs[attribute] = number
 
@@ -78,10 +83,11 @@ def _int(attribute: str, *, overrides: bool = True) -> Callable[[dict[str, Attri
 
 
 def _stop(attrs: dict[str, AttributeValue], value: Any) -> None:
-    if isinstance(value, str):
-        attrs[gen_ai.GEN_AI_REQUEST_STOP_SEQUENCES] = [value]
+    text = as_text(value)
+    if text is not None:
+        attrs[gen_ai.GEN_AI_REQUEST_STOP_SEQUENCES] = [text]
     elif isinstance(value, (list, tuple)) and all(isinstance(s, str) for s in value):
-        attrs[gen_ai.GEN_AI_REQUEST_STOP_SEQUENCES] = list(value)
+        attrs[gen_ai.GEN_AI_REQUEST_STOP_SEQUENCES] = as_texts(value)
 
 
 def _stream(attrs: dict[str, AttributeValue], value: Any) -> None:
@@ -112,7 +118,7 @@ _PARAMETERS: dict[str, Callable[[dict[str, AttributeValue], Any], None]] = {
     # max_completion_tokens replaced max_tokens; when both are passed, it is the one that counts.
     "max_completion_tokens": _int(gen_ai.GEN_AI_REQUEST_MAX_TOKENS),
     "max_tokens": _int(gen_ai.GEN_AI_REQUEST_MAX_TOKENS, overrides=False),
-    "seed": _int(gen_ai.GEN_AI_REQUEST_SEED),
+    "seed": _int(gen_ai.GEN_AI_REQUEST_SEED, count=False),
     "n": _int(gen_ai.GEN_AI_REQUEST_CHOICE_COUNT),
     "stop": _stop,
     "stream": _stream,
@@ -132,9 +138,10 @@ def opt_in_request_attributes(tools: object, user: object) -> dict[str, Attribut
     attrs: dict[str, AttributeValue] = {}
     if isinstance(tools, (list, tuple)) and tools:
         definitions = [tool.model_dump() if hasattr(tool, "model_dump") else tool for tool in tools]
-        attrs[gen_ai.GEN_AI_TOOL_DEFINITIONS] = json.dumps(definitions, ensure_ascii=False, default=str)
-    if isinstance(user, str) and user:
-        attrs[user_attributes.USER_ID] = user
+        attrs[gen_ai.GEN_AI_TOOL_DEFINITIONS] = dump_json(definitions)
+    user_id = as_text(user)
+    if user_id:
+        attrs[user_attributes.USER_ID] = user_id
     return attrs
 
 
@@ -142,19 +149,21 @@ def metadata_attributes(metadata: object) -> dict[str, AttributeValue]:
     """One `openai.request.metadata.<key>` attribute per string pair; other shapes are ignored."""
     if not isinstance(metadata, Mapping):
         return {}
-    return {
-        semconv.OPENAI_REQUEST_METADATA_PREFIX + key: value
-        for key, value in metadata.items()
-        if isinstance(key, str) and isinstance(value, str)
-    }
+    attrs: dict[str, AttributeValue] = {}
+    for key, value in metadata.items():
+        name, text = as_text(key), as_text(value)
+        if name is not None and text is not None:
+            attrs[semconv.OPENAI_REQUEST_METADATA_PREFIX + name] = text
+    return attrs
 
 
 def server_attributes(host: object, port: object, scheme: object) -> dict[str, AttributeValue]:
     """`server.address` / `server.port` from the client's base URL parts (port defaults by scheme)."""
     attrs: dict[str, AttributeValue] = {}
-    if isinstance(host, str) and host:
-        attrs[server.SERVER_ADDRESS] = host
-        port_number = as_int(port)
+    address = as_text(host)
+    if address:
+        attrs[server.SERVER_ADDRESS] = address
+        port_number = as_count(port)
         if port_number is None:
             port_number = {"https": 443, "http": 80}.get(scheme if isinstance(scheme, str) else "")
         if port_number is not None:
