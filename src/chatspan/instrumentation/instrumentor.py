@@ -39,6 +39,9 @@ _TABLE = (
     ("openai.resources.beta.chat.completions", "AsyncCompletions", "parse", "async"),
     ("openai._base_client", "SyncAPIClient", "_process_response", "hook"),
     ("openai._base_client", "AsyncAPIClient", "_process_response", "hook"),
+    # A chat request that reaches request() unseen came through an accessor cached before instrument().
+    ("openai._base_client", "SyncAPIClient", "request", "request"),
+    ("openai._base_client", "AsyncAPIClient", "request", "async_request"),
 )
 
 
@@ -68,6 +71,8 @@ class ChatspanInstrumentor(BaseInstrumentor):  # type: ignore[misc]
                 "sync": chat_wrapper(self._telemetry, types),
                 "async": async_chat_wrapper(self._telemetry, types),
                 "hook": process_response_hook,
+                "request": chat_wrapper(self._telemetry, types, at_request=True),
+                "async_request": async_chat_wrapper(self._telemetry, types, at_request=True),
             }
             for module_name, class_name, method, kind in _TABLE:
                 owner = _find_class(module_name, class_name)

@@ -7,6 +7,7 @@ headers tell; the result (a completion, a stream, a raw response) ends the span 
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from contextvars import ContextVar
@@ -64,20 +65,29 @@ class ResultTypes:
         )
 
 
-def chat_wrapper(telemetry: Telemetry, types: ResultTypes) -> Callable[[Wrapped, Any, Any, Any], Any]:
-    """Build the wrapt wrapper for sync `create()` / `parse()`."""
+def chat_wrapper(
+    telemetry: Telemetry, types: ResultTypes, *, at_request: bool = False
+) -> Callable[[Wrapped, Any, Any, Any], Any]:
+    """Build the wrapt wrapper for sync `create()` / `parse()`, or (`at_request`) the client's `request()`.
+
+    At `request()` it only acts on a chat completion request that no `create()`/`parse()` wrapper saw:
+    one made through a `with_raw_response`/`with_streaming_response` accessor that the SDK cached
+    (with the bound method inside it) before `instrument()` or in an earlier instrumentation.
+    """
+
+    start = _start_at_request if at_request else _start
 
     def wrapper(wrapped: Wrapped, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         if not telemetry.active or _current_call.get() is not None:
             return wrapped(*args, **kwargs)
-        started = _start(telemetry, instance, kwargs)
+        started = start(telemetry, instance, args, kwargs)
         if started is None:
             return wrapped(*args, **kwargs)
-        call, call_kwargs = started
+        call_args, call_kwargs, call = started
         call_token = _current_call.set(call)
         context_token = context.attach(trace.set_span_in_context(call.span))
         try:
-            result = wrapped(*args, **call_kwargs)
+            result = wrapped(*call_args, **call_kwargs)
         except BaseException as error:
             _fail(call, error)
             raise
@@ -90,21 +100,23 @@ def chat_wrapper(telemetry: Telemetry, types: ResultTypes) -> Callable[[Wrapped,
 
 
 def async_chat_wrapper(
-    telemetry: Telemetry, types: ResultTypes
+    telemetry: Telemetry, types: ResultTypes, *, at_request: bool = False
 ) -> Callable[[Wrapped, Any, Any, Any], Awaitable[Any]]:
-    """Build the wrapt wrapper for async `create()` / `parse()`."""
+    """Build the wrapt wrapper for async `create()` / `parse()`, or (`at_request`) `request()`."""
+
+    start = _start_at_request if at_request else _start
 
     async def wrapper(wrapped: Wrapped, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         if not telemetry.active or _current_call.get() is not None:
             return await wrapped(*args, **kwargs)
-        started = _start(telemetry, instance, kwargs)
+        started = start(telemetry, instance, args, kwargs)
         if started is None:
             return await wrapped(*args, **kwargs)
-        call, call_kwargs = started
+        call_args, call_kwargs, call = started
         call_token = _current_call.set(call)
         context_token = context.attach(trace.set_span_in_context(call.span))
         try:
-            result = await wrapped(*args, **call_kwargs)
+            result = await wrapped(*call_args, **call_kwargs)
         except BaseException as error:
             _fail(call, error)
             raise
@@ -144,17 +156,61 @@ def _fail(call: ChatCall, error: BaseException) -> None:
 
 
 def _start(
-    telemetry: Telemetry, instance: Any, kwargs: dict[str, Any]
+    telemetry: Telemetry, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> tuple[tuple[Any, ...], dict[str, Any], ChatCall] | None:
+    """Start the call of `create()`/`parse()` on the resource `instance`: its keywords are the request."""
+    started = _start_call(telemetry, getattr(instance, "_client", None), kwargs, kwargs.get("extra_headers"))
+    if started is None:
+        return None
+    call, sent = started
+    return args, sent, call
+
+
+_CHAT_PATH = "/chat/completions"
+
+
+def _start_at_request(
+    telemetry: Telemetry, client: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> tuple[tuple[Any, ...], dict[str, Any], ChatCall] | None:
+    """Start the call of a chat request that reached `client.request()` unseen; None for others.
+
+    `request(cast_to, options, ...)` is looked up on the client class at every call (the resources
+    cache `client.post` itself), and its `options` carry the path, the JSON body and the headers.
+    """
+    options = args[1] if len(args) > 1 else kwargs.get("options")
+    body = getattr(options, "json_data", None)
+    if getattr(options, "url", None) != _CHAT_PATH or not isinstance(body, dict):
+        return None
+    if str(getattr(options, "method", "")).lower() != "post":
+        return None
+    started = _start_call(telemetry, client, body, getattr(options, "headers", None))
+    if started is None:
+        return None
+    call, sent = started
+    if sent is body:
+        return args, kwargs, call
+    # Opted-in request changes go into a copy: the SDK's options object is its own.
+    changed: Any = copy.copy(options)
+    changed.json_data = sent
+    if len(args) > 1:
+        return (args[0], changed, *args[2:]), kwargs, call
+    return args, {**kwargs, "options": changed}, call
+
+
+def _start_call(
+    telemetry: Telemetry, client: Any, request: dict[str, Any], extra_headers: object
 ) -> tuple[ChatCall, dict[str, Any]] | None:
+    """Open the span of one chat call; return it with the request to send (changed only when opted in)."""
+
     def start_span() -> tuple[dict[str, AttributeValue], Span]:
-        attributes = request_attributes(kwargs)
+        attributes = request_attributes(request)
         attributes[semconv.CHATSPAN_SOURCE] = SOURCE_LIVE
-        attributes.update(_server(instance))
+        attributes.update(_server(client))
         if telemetry.capture_content:
-            attributes.update(input_message_attributes(kwargs.get("messages")))
-            attributes.update(opt_in_request_attributes(kwargs.get("tools"), kwargs.get("user")))
+            attributes.update(input_message_attributes(request.get("messages")))
+            attributes.update(opt_in_request_attributes(request.get("tools"), request.get("user")))
         span = telemetry.tracer.start_span(
-            span_name(kwargs.get("model")), kind=SpanKind.CLIENT, attributes=attributes
+            span_name(request.get("model")), kind=SpanKind.CLIENT, attributes=attributes
         )
         return attributes, span
 
@@ -162,20 +218,22 @@ def _start(
     if started is None:
         return None
     attributes, span = started
-    call_kwargs, injected_usage = kwargs, False
+    sent, injected_usage = request, False
     if telemetry.include_usage or telemetry.link_stored:
-        call_kwargs, injected_usage = guarded(
-            "preparing the request", lambda: _request_changes(telemetry, span, kwargs), (kwargs, False)
+        sent, injected_usage = guarded(
+            "preparing the request",
+            lambda: _request_changes(telemetry, span, request, _raw_mode(extra_headers)),
+            (request, False),
         )
-    return ChatCall(telemetry, span, attributes, injected_usage=injected_usage), call_kwargs
+    return ChatCall(telemetry, span, attributes, injected_usage=injected_usage, client=client), sent
 
 
 _server_cache: dict[int, tuple[object, dict[str, AttributeValue]]] = {}
 
 
-def _server(instance: Any) -> dict[str, AttributeValue]:
+def _server(client: Any) -> dict[str, AttributeValue]:
     """`server.*` of the client's base URL, computed once per URL object (the client keeps one)."""
-    base_url = getattr(getattr(instance, "_client", None), "base_url", None)
+    base_url = getattr(client, "base_url", None)
     cached = _server_cache.get(id(base_url))
     if cached is not None and cached[0] is base_url:
         return cached[1]
@@ -189,11 +247,13 @@ def _server(instance: Any) -> dict[str, AttributeValue]:
     return attributes
 
 
-def _request_changes(telemetry: Telemetry, span: Span, kwargs: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+def _request_changes(
+    telemetry: Telemetry, span: Span, kwargs: dict[str, Any], raw_mode: str | None
+) -> tuple[dict[str, Any], bool]:
     """The opt-in request changes: usage on streams, traceparent in stored metadata."""
     changed: dict[str, Any] | None = None
     injected_usage = False
-    if telemetry.include_usage and kwargs.get("stream") is True and _raw_mode(kwargs) is None:
+    if telemetry.include_usage and kwargs.get("stream") is True and raw_mode is None:
         options = kwargs.get("stream_options")
         if not given(options):
             changed = {**kwargs, "stream_options": {"include_usage": True}}
@@ -211,8 +271,8 @@ def _request_changes(telemetry: Telemetry, span: Span, kwargs: dict[str, Any]) -
     return changed or kwargs, injected_usage
 
 
-def _raw_mode(kwargs: Mapping[str, Any]) -> str | None:
-    headers = kwargs.get("extra_headers")
+def _raw_mode(headers: object) -> str | None:
+    """The SDK's raw-response marker among a request's headers (`raw`, `stream`), if any."""
     if isinstance(headers, Mapping):
         for key, value in headers.items():
             if isinstance(key, str) and key.lower() == _RAW_RESPONSE_HEADER:
