@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from chatspan.backfill import checkpoint as checkpoint_module
 from chatspan.backfill.checkpoint import (
     SETTLE_SECONDS,
     Checkpoint,
@@ -111,3 +112,53 @@ def test_scope_depends_on_source_and_filters(monkeypatch: pytest.MonkeyPatch, tm
     assert scope_key("u", None, "m", {"a": "1", "b": "2"}) == scope_key("u", None, "m", {"b": "2", "a": "1"})
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
     assert default_path(base) == tmp_path / "chatspan" / f"backfill-{base}.json"
+
+
+def test_confirmed_ids_of_the_tail_are_kept_until_the_settled_edge_passes_them(tmp_path: Path) -> None:
+    state = Checkpoint("s")
+    running = state.plan(NOW - 1000, NOW)[0]
+    state.confirm(running, "c3", 3, {"c3": NOW - 10, "c2": NOW - 300})
+    state.finish(running, started_at=NOW)
+    assert state.tail == {"c3": NOW - 10, "c2": NOW - 300}, "both are in the unsettled last minutes"
+    assert state.already_sent("c2") and not state.already_sent("c1")
+    path = tmp_path / "cp.json"
+    save(path, state)
+    assert load(path, "s").tail == state.tail
+    # Five minutes later the settled edge has passed c2 but not c3.
+    later = NOW + 300
+    running = state.plan(NOW - 1000, later)[0]
+    state.finish(running, started_at=later)
+    assert state.tail == {"c3": NOW - 10}
+
+
+def test_the_tail_is_bounded_and_keeps_the_newest(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(checkpoint_module, "TAIL_LIMIT", 3)
+    state = Checkpoint("s")
+    running = Pass(NOW - 100, NOW)
+    state.confirm(running, "c4", 2, {"c1": NOW - 4, "c2": NOW - 3})
+    state.confirm(running, "c4", 2, {"c3": NOW - 2, "c4": NOW - 1})
+    assert state.tail == {"c2": NOW - 3, "c3": NOW - 2, "c4": NOW - 1}
+    assert len(Checkpoint("s").tail) == 0
+
+
+def test_the_real_bound_is_ten_thousand() -> None:
+    state = Checkpoint("s")
+    running = Pass(NOW - 20_000, NOW)
+    state.confirm(running, "x", 12_000, {f"c{i}": NOW - i for i in range(12_000)})
+    assert len(state.tail) == checkpoint_module.TAIL_LIMIT == 10_000
+    assert state.already_sent("c0") and not state.already_sent("c11999"), "the oldest go first"
+
+
+def test_a_format_1_file_reads_as_format_2_with_an_empty_tail(tmp_path: Path) -> None:
+    path = tmp_path / "cp.json"
+    version_1 = {
+        "version": 1,
+        "scope": "s",
+        "covered": [[1, 2]],
+        "current": {"since": 5, "until": 9, "cursor": "chatcmpl-x", "exported": 3},
+    }
+    path.write_text(json.dumps(version_1))
+    state = load(path, "s")
+    assert state == Checkpoint("s", covered=[[1, 2]], current=Pass(5, 9, "chatcmpl-x", 3), tail={})
+    save(path, state)
+    assert json.loads(path.read_text())["version"] == 2

@@ -12,15 +12,20 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+"""2 added `tail`; a format 1 file reads as format 2 with an empty tail (and is saved as 2)."""
+_READABLE_VERSIONS = (1, 2)
 SETTLE_SECONDS = 600
 """Completions of the last minutes before a run may not be stored yet (a long stream is stored when
 it ends): that stretch is never marked done, so the next run lists it again."""
+TAIL_LIMIT = 10_000
+"""At most this many confirmed ids of the unsettled tail are kept. Past it the oldest are dropped:
+a re-run then sends those again (same span ids), it never loses one."""
 
 
 class CheckpointError(Exception):
@@ -44,6 +49,9 @@ class Checkpoint:
     scope: str
     covered: list[list[int]] = field(default_factory=list)
     current: Pass | None = None
+    tail: dict[str, int] = field(default_factory=dict)
+    """Confirmed completions (id -> created) not yet inside `covered`: the unsettled tail that the
+    next run lists again, so that it sends only what is new there (late arrivals included)."""
 
     def plan(self, since: int, until: int) -> list[Pass]:
         """The passes left for [since, until]: the unfinished one first, then the gaps, newest first."""
@@ -52,19 +60,43 @@ class Checkpoint:
         passes.extend(Pass(start, end) for start, end in reversed(_gaps(since, until, covered)))
         return passes
 
-    def confirm(self, running: Pass, cursor: str, count: int) -> None:
-        """Record that everything up to `cursor` in `running` reached the exporter."""
+    def confirm(
+        self, running: Pass, cursor: str, count: int, sent: Mapping[str, int] | None = None
+    ) -> None:
+        """Record that everything up to `cursor` in `running` reached the exporter.
+
+        `sent` (id -> created) are the completions of that batch: kept in `tail` until the settled
+        edge passes them, so that a re-run does not send them again.
+        """
         running.cursor = cursor
         running.exported += count
         self.current = running
+        if sent:
+            self.tail.update(sent)
+            if len(self.tail) > TAIL_LIMIT:
+                newest = sorted(self.tail.items(), key=lambda item: item[1], reverse=True)[:TAIL_LIMIT]
+                self.tail = dict(newest)
+
+    def already_sent(self, completion_id: str) -> bool:
+        """Whether a completion of the unsettled tail was confirmed by an earlier batch or run."""
+        return completion_id in self.tail
 
     def finish(self, running: Pass, started_at: int) -> None:
-        """Mark a pass done (except its unsettled tail) and drop it as the current one."""
+        """Mark a pass done (except its unsettled tail) and drop it as the current one.
+
+        Ids of `tail` that the covered ranges now hold are dropped: those ranges are never listed
+        again, so the set stays as small as the last minutes' completions.
+        """
         end = min(running.until, started_at - SETTLE_SECONDS)
         if end >= running.since:
             self.covered = _merge([*self.covered, [running.since, end]])
         if self.current is running:
             self.current = None
+        self.tail = {
+            completion_id: created
+            for completion_id, created in self.tail.items()
+            if not _inside(created, self.covered)
+        }
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -72,6 +104,7 @@ class Checkpoint:
             "scope": self.scope,
             "covered": self.covered,
             "current": asdict(self.current) if self.current else None,
+            "tail": self.tail,
         }
 
 
@@ -97,13 +130,15 @@ def load(path: Path, scope: str) -> Checkpoint:
         raise CheckpointError(f"cannot read the checkpoint {path}: {error.strerror}") from None
     try:
         data = json.loads(text)
-        if data.get("version") != FORMAT_VERSION:
+        if data.get("version") not in _READABLE_VERSIONS:
             raise ValueError("unknown version")
         current = data.get("current")
         checkpoint = Checkpoint(
             scope=str(data["scope"]),
             covered=[[int(a), int(b)] for a, b in data.get("covered", [])],
             current=Pass(**current) if current else None,
+            # Format 1 kept no tail: its next run sends the last minutes once more, as it used to.
+            tail={str(key): int(value) for key, value in (data.get("tail") or {}).items()},
         )
     except (ValueError, KeyError, TypeError):
         raise CheckpointError(
@@ -146,6 +181,10 @@ def locked(path: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _inside(moment: int, covered: list[list[int]]) -> bool:
+    return any(low <= moment <= high for low, high in covered)
 
 
 def _merge(intervals: list[list[int]]) -> list[list[int]]:

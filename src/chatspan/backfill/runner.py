@@ -9,7 +9,7 @@ from typing import Any
 
 from opentelemetry.sdk.resources import Resource
 
-from chatspan.backfill.checkpoint import Checkpoint
+from chatspan.backfill.checkpoint import SETTLE_SECONDS, Checkpoint
 from chatspan.backfill.export import ExportFailed, VerifiedExport
 from chatspan.backfill.progress import Progress, Tally
 from chatspan.backfill.source import StoredCompletionSource, prefetched
@@ -24,7 +24,7 @@ class RunOptions:
     resource: Resource
     capture_content: bool
     show: Callable[[Any], None] | None = None
-    """Called with each completion a dry run would emit (to list it)."""
+    """Called with each completion the run emits (a dry run lists them)."""
 
 
 def run_backfill(
@@ -32,7 +32,7 @@ def run_backfill(
     source: StoredCompletionSource,
     export: VerifiedExport | None,
     checkpoint: Checkpoint,
-    save: Callable[[Checkpoint], None],
+    save: Callable[[Checkpoint], None] | None,
     selection: Selection,
     options: RunOptions,
     progress: Progress,
@@ -44,13 +44,16 @@ def run_backfill(
 
     The checkpoint moves (and is saved) only after the exporter accepted a batch; an exception
     from paging or exporting leaves it at the last confirmed batch, so a re-run resumes there.
-    Without `export` it is a dry run: it counts (and shows) what would be emitted, and neither
-    exports nor saves. `stop()` is asked after each batch; when it says so, the run ends by raising
+    Completions of the unsettled tail that an earlier run confirmed are skipped (counted in
+    `skipped`). Without `export` the spans are made and counted but sent nowhere; without `save`
+    the checkpoint is read but never moved (a dry run has neither, and shows each completion).
+    `stop()` is asked after each batch; when it says so, the run ends by raising
     KeyboardInterrupt with everything so far confirmed and saved.
     """
     started_at = int(now())
     for running in checkpoint.plan(selection.since, selection.until):
         for page in prefetched(source.pages(running)):
+            fresh = [c for c in page.completions if not checkpoint.already_sent(str(c.id))]
             spans = [
                 stored_span(
                     completion,
@@ -58,10 +61,10 @@ def run_backfill(
                     capture_content=options.capture_content,
                     messages=page.messages.get(completion.id),
                 )
-                for completion in page.completions
+                for completion in fresh
             ]
-            if export is None and options.show is not None:
-                for completion in page.completions:
+            if options.show is not None:
+                for completion in fresh:
                     options.show(completion)
             tally.listed += page.seen
             tally.skipped += page.seen - len(spans)
@@ -71,13 +74,15 @@ def run_backfill(
                 except ExportFailed:
                     tally.failed += len(spans)
                     raise
-                if page.cursor is not None:
-                    checkpoint.confirm(running, page.cursor, len(spans))
-                    save(checkpoint)
+            if save is not None and page.cursor is not None:
+                unsettled = started_at - SETTLE_SECONDS
+                sent = {str(c.id): int(c.created) for c in fresh if int(c.created) > unsettled}
+                checkpoint.confirm(running, page.cursor, len(spans), sent)
+                save(checkpoint)
             tally.exported += len(spans)
             progress.update(tally)
             if stop():
                 raise KeyboardInterrupt
-        if export is not None:
+        if save is not None:
             checkpoint.finish(running, started_at)
             save(checkpoint)
