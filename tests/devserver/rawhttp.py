@@ -33,6 +33,21 @@ class RawResponse:
             if line.startswith("data: ")
         ]
 
+    def named_events(self) -> list[tuple[str | None, Any]]:
+        """Each server-sent event as (its `event:` name or None, its `data:` parsed as JSON)."""
+        found: list[tuple[str | None, Any]] = []
+        for block in self.body.decode().split("\n\n"):
+            name: str | None = None
+            data: str | None = None
+            for line in block.split("\n"):
+                if line.startswith("event: "):
+                    name = line.removeprefix("event: ")
+                elif line.startswith("data: "):
+                    data = line.removeprefix("data: ")
+            if data is not None:
+                found.append((name, json.loads(data)))
+        return found
+
     def chunks(self) -> list[Any]:
         """The JSON chunks of a stream, without the closing `[DONE]`."""
         return [json.loads(event) for event in self.events() if event != "[DONE]"]
@@ -66,3 +81,10 @@ def chat(
 ) -> RawResponse:
     """`POST /v1/chat/completions`."""
     return request(server, "POST", "/v1/chat/completions", body, headers)
+
+
+def responses(
+    server: DevServer, body: dict[str, Any] | bytes | str, headers: dict[str, str] | None = None
+) -> RawResponse:
+    """`POST /v1/responses`."""
+    return request(server, "POST", "/v1/responses", body, headers)

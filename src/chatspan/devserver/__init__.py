@@ -1,4 +1,5 @@
-"""A local OpenAI-compatible chat completions server for tests and demos, standard library only.
+"""A local OpenAI-compatible server (chat completions, stored completions, the Responses API) for
+tests and demos, standard library only.
 
 Run it with ``python -m chatspan.devserver --port 0`` (it prints one line,
 ``chatspan devserver listening on http://127.0.0.1:PORT/v1``), or in-process::
@@ -25,6 +26,22 @@ pages of 20 whatever ``limit`` says. Azure OpenAI's paths work too:
 ``/openai/deployments/{deployment}/chat/completions?api-version=...``, answered with the deployment
 as the model (`chatspan.devserver.routes`).
 
+The Responses API (`chatspan.devserver.response_endpoints`): ``POST /v1/responses`` answers a
+``Response`` built from the same content generator (`chatspan.devserver.responses`): ``message``
+items with ``output_text`` or ``refusal``, ``function_call`` items for function ``tools``, a
+``reasoning`` item for o-series and gpt-5 models (with a summary when ``reasoning.summary`` asks),
+``incomplete`` with ``max_output_tokens``, JSON for ``text.format``, ``instructions``,
+``previous_response_id`` (the conversation carries over), ``metadata``, ``store`` (default true)
+and the other fields echoed as OpenAI does. ``stream: true`` sends the documented SSE sequence
+(`chatspan.devserver.response_events`), every event numbered. ``GET /v1/responses/{id}`` (with
+``stream=true&starting_after=N`` it replays the stored events), ``GET .../{id}/input_items``,
+``DELETE .../{id}`` and ``POST .../{id}/cancel`` serve stored responses; ``store: false`` ones
+are a 404, as at OpenAI. ``background: true`` answers ``queued``; later retrieves see
+``in_progress`` then the finished response as the server's clock passes
+(``DevServer(clock=..., background_seconds=...)``, CLI ``--background-seconds``). Azure's
+``/openai/responses?api-version=...`` (what ``openai.AzureOpenAI`` calls) and
+``/openai/v1/responses`` work too. A responses call spends the rate limits as a chat call does.
+
 Fault knobs (full syntax in `chatspan.devserver.faults`): a request header
 ``x-chatspan-fault: 429;times=1, latency=0.2``, or ``POST /_chatspan/faults`` with a JSON list such
 as ``["500"]`` (until ``[]``), or ``DevServer.set_faults([...])``. Faults: a 4xx/5xx status,
@@ -34,7 +51,11 @@ as ``["500"]`` (until ``[]``), or ``DevServer.set_faults([...])``. Faults: a 4xx
 it hits and count that endpoint's requests, for clients that send no custom headers:
 ``list:500;times=2`` (the next two list requests), ``list:429;times=6``, ``list:malformed;nth=3``
 (the third), ``list:hang=30;nth=2``, ``list:drop;nth=2``, ``messages:500;times=1``. Targets:
-``chat``, ``list``, ``retrieve``, ``update``, ``delete``, ``messages``.
+``chat``, ``list``, ``retrieve``, ``update``, ``delete``, ``messages``, ``responses``,
+``responses.retrieve``, ``responses.input_items``, ``responses.delete``, ``responses.cancel``.
+Untargeted persistent faults hit every model call (chat completions and ``POST /v1/responses``).
+``fail-after=N`` makes a response fail after N stream events (an ``error`` event, then
+``response.failed``), or a JSON create answer ``status: "failed"``.
 """
 
 from __future__ import annotations

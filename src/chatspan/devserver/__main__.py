@@ -16,12 +16,14 @@ from types import FrameType
 
 from chatspan.devserver.faults import FaultSyntaxError
 from chatspan.devserver.server import DEFAULT_RPM, DEFAULT_TPM, HOST, DevServer
+from chatspan.devserver.state import DEFAULT_BACKGROUND_SECONDS
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m chatspan.devserver",
-        description="A local OpenAI-compatible chat completions server (binds 127.0.0.1 only).",
+        description="A local OpenAI-compatible server: chat completions, stored completions and the "
+        "Responses API (binds 127.0.0.1 only).",
     )
     parser.add_argument("--port", type=int, default=0, help="port to listen on; 0 picks a free one")
     parser.add_argument("--host", default=HOST, help=f"only {HOST} is accepted")
@@ -33,8 +35,9 @@ def _parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="FAULT",
-        help="fault applied to every chat request, e.g. 500;times=1, or to one endpoint, e.g. "
-        "list:500;times=2 (repeatable; see chatspan.devserver.faults)",
+        help="fault applied to every model call (chat completions and POST /v1/responses), e.g. "
+        "500;times=1, or to one endpoint, e.g. list:500;times=2 or responses.retrieve:503 "
+        "(repeatable; see chatspan.devserver.faults)",
     )
     parser.add_argument(
         "--seed-stored",
@@ -49,6 +52,14 @@ def _parser() -> argparse.ArgumentParser:
         "--ignore-limit",
         action="store_true",
         help="the list endpoint answers pages of 20 whatever its limit parameter says",
+    )
+    parser.add_argument(
+        "--background-seconds",
+        type=float,
+        default=DEFAULT_BACKGROUND_SECONDS,
+        metavar="S",
+        help="a background response (background: true) stays queued S seconds, then in_progress S "
+        f"seconds, then completes (default: {DEFAULT_BACKGROUND_SECONDS:g})",
     )
     return parser
 
@@ -67,6 +78,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.seed_stored < 0 or not args.seed_days > 0:
         print("error: --seed-stored must be at least 0 and --seed-days above 0", file=sys.stderr)
         return 2
+    if not args.background_seconds >= 0:
+        print("error: --background-seconds must be at least 0", file=sys.stderr)
+        return 2
     try:
         server = DevServer(
             args.port,
@@ -78,6 +92,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             seed=args.seed,
             seed_days=args.seed_days,
             ignore_limit=args.ignore_limit,
+            background_seconds=args.background_seconds,
         )
         server.start()
     except FaultSyntaxError as error:

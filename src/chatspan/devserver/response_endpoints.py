@@ -64,8 +64,7 @@ def create_response(
     failed = fail_after is not None and not request.stream
     built = build_response(request, history, now=now, prompt_cache=state.prompt_cache, failed=failed)
     response = built.response
-    usage = response["usage"] or {}
-    limits = charge(state.limiter, request.model, int(usage.get("total_tokens", 0)))
+    limits = charge(state.limiter, request.model, built.total_tokens)
     if request.background and response["status"] == "completed":
         response["completed_at"] = int(now + 2 * state.background_seconds)
     events = response_events(response, first_status="queued" if request.background else "in_progress")

@@ -55,16 +55,14 @@ def failed_events(events: list[dict[str, Any]], sent: int, failed: dict[str, Any
 
 
 def pending(response: dict[str, Any], status: str) -> dict[str, Any]:
-    """`response` as it looks before it has answered: `status`, no output, no usage, no details."""
-    return {
-        **json_copy(response),
-        "status": status,
-        "output": [],
-        "usage": None,
-        "completed_at": None,
-        "incomplete_details": None,
-        "error": None,
-    }
+    """`response` as it looks before it has answered: `status`, no output, no usage, no details.
+
+    `usage` is left out rather than null: the spec's `ResponseUsage` is not nullable.
+    """
+    before: dict[str, Any] = json_copy(response)
+    before.pop("usage", None)
+    before.update(status=status, output=[], completed_at=None, incomplete_details=None, error=None)
+    return before
 
 
 def _events(response: dict[str, Any], first_status: str) -> Iterator[dict[str, Any]]:

@@ -134,6 +134,8 @@ class BuiltResponse:
     """History, input and output as chat messages, for a later `previous_response_id`."""
     input_items: tuple[dict[str, Any], ...]
     """The input items with ids and statuses, as `GET /v1/responses/{id}/input_items` lists them."""
+    total_tokens: int
+    """What the call spends of the token rate limit (a failed response too: the model ran)."""
 
 
 def build_response(
@@ -165,7 +167,8 @@ def build_response(
     incomplete = choice.finish_reason == "length" and not failed
     status = "failed" if failed else "incomplete" if incomplete else "completed"
     response = response_object(request, now=now, status=status, output=output)
-    response["usage"] = _usage(completion, choice)
+    if not failed:
+        response["usage"] = _usage(completion, choice)
     if incomplete:
         response["incomplete_details"] = {"reason": "max_output_tokens"}
     if failed:
@@ -173,7 +176,10 @@ def build_response(
     if status == "completed":
         response["completed_at"] = int(now)
     context = [*history, *input_messages(request.input_items), *input_messages(output)]
-    return BuiltResponse(response, tuple(context), tuple(_listed_items(request.input_items)))
+    usage = _usage(completion, choice)
+    return BuiltResponse(
+        response, tuple(context), tuple(_listed_items(request.input_items)), usage["total_tokens"]
+    )
 
 
 def response_object(
@@ -213,7 +219,6 @@ def response_object(
         "top_logprobs": 0,
         "top_p": request.top_p,
         "truncation": request.truncation,
-        "usage": None,
         "metadata": dict(request.metadata),
         "conversation": {"id": request.conversation} if request.conversation is not None else None,
     }
@@ -320,8 +325,18 @@ def _listed_items(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
                     "status": "completed",
                 }
             )
-        else:
+        elif kind == "function_call":
             listed.append(
-                {"id": item.get("id") or item_id("fc_" if kind == "function_call" else "rs_"), **item}
+                {
+                    "id": item.get("id") or item_id("fc_"),
+                    "type": "function_call",
+                    "call_id": item["call_id"],
+                    "name": item["name"],
+                    "arguments": item["arguments"],
+                    "status": "completed",
+                }
             )
+        else:
+            summary = item.get("summary", [])
+            listed.append({"id": item.get("id") or item_id("rs_"), "type": "reasoning", "summary": summary})
     return listed

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from types import TracebackType
 
 from chatspan.devserver.httpserver import DevHTTPServer
 from chatspan.devserver.ratelimit import RateLimiter
+from chatspan.devserver.response_store import StoredResponse
 from chatspan.devserver.seeding import seeded_entries
-from chatspan.devserver.state import ServerState
+from chatspan.devserver.state import DEFAULT_BACKGROUND_SECONDS, ServerState
 from chatspan.devserver.store import StoredCompletion
 
 HOST = "127.0.0.1"
@@ -18,7 +20,7 @@ DEFAULT_TPM = 4_000_000
 
 
 class DevServer:
-    """A local OpenAI-compatible chat completions server; use it as a context manager.
+    """A local OpenAI-compatible chat completions and Responses API server; use it as a context manager.
 
     Binds 127.0.0.1 only (any other `host` raises ValueError): the devserver accepts any request
     and is for tests and demos. `port=0` picks a free port. `api_key=None` accepts any key.
@@ -26,6 +28,9 @@ class DevServer:
     `faults` start as if passed to `set_faults`. `seed_stored=N` stores N made-up completions over
     the last `seed_days` days, drawn from `seed` (see `seed_stored`). `ignore_limit=True` makes the
     list endpoint answer pages of 20 whatever its `limit` says, as OpenAI has been seen to do.
+    `clock` (default `time.time`) gives the seconds responses are created at and by which a
+    background response progresses: `queued` for `background_seconds`, then `in_progress` as
+    long again, then finished. Tests pass a clock they advance instead of sleeping.
     """
 
     def __init__(
@@ -42,14 +47,20 @@ class DevServer:
         seed: int = 0,
         seed_days: float = 30,
         ignore_limit: bool = False,
+        clock: Callable[[], float] = time.time,
+        background_seconds: float = DEFAULT_BACKGROUND_SECONDS,
     ) -> None:
         if host != HOST:
             raise ValueError(f"the chatspan devserver binds {HOST} only, not {host!r}")
+        if not background_seconds >= 0:
+            raise ValueError(f"background_seconds must be at least 0, not {background_seconds!r}")
         self._state = ServerState(
             limiter=RateLimiter(rpm, tpm),
             api_key=api_key,
             organization=organization,
             ignore_limit=ignore_limit,
+            clock=clock,
+            background_seconds=background_seconds,
         )
         self._state.set_faults(list(faults or []))
         if seed_stored:
@@ -126,6 +137,13 @@ class DevServer:
         Taking it copies the ids only; a seeded record is built when it is looked up.
         """
         return self._state.store.snapshot()
+
+    @property
+    def stored_responses(self) -> Mapping[str, StoredResponse]:
+        """Read-only snapshot of the stored responses (`store: true`), id -> record, oldest first."""
+        store = self._state.responses
+        records = {response_id: store.get(response_id) for response_id in store.ids()}
+        return {response_id: record for response_id, record in records.items() if record is not None}
 
     def seed_stored(self, n: int, *, days: float = 30, seed: int = 0, now: float | None = None) -> int:
         """Store `n` made-up completions, as if answered over the last `days` days; returns `n`.
