@@ -16,6 +16,10 @@ from chatspan.instrumentation.call import ChatCall, guarded
 
 logger = logging.getLogger(__name__)
 
+# What a proxy found after a held-back usage-only chunk: a chunk to deliver, or another usage-only
+# chunk to hold in turn.
+_CHUNK, _USAGE = object(), object()
+
 
 class StreamAccumulator:
     """What a stream's chunks say about the whole completion; content only when capture is on."""
@@ -46,17 +50,17 @@ class StreamAccumulator:
         self.choices: dict[int, dict[str, Any]] = {}
 
     def add(self, chunk: Any) -> None:
-        """Take one `ChatCompletionChunk` into account."""
+        """Take one `ChatCompletionChunk` into account (any field may be missing or null)."""
         if self.response_id is None:
-            self.response_id = chunk.id
-            self.model = chunk.model
-            self.created = chunk.created
+            self.response_id = getattr(chunk, "id", None)
+            self.model = getattr(chunk, "model", None)
+            self.created = getattr(chunk, "created", None)
             self.service_tier = getattr(chunk, "service_tier", None)
-            self.system_fingerprint = chunk.system_fingerprint
-        usage = chunk.usage
+            self.system_fingerprint = getattr(chunk, "system_fingerprint", None)
+        usage = getattr(chunk, "usage", None)
         if usage is not None:
             self.usage = usage
-        for choice in chunk.choices:
+        for choice in getattr(chunk, "choices", None) or ():
             if choice.finish_reason is not None:
                 self.finish_reasons[choice.index] = choice.finish_reason
             if self.capture:
@@ -130,14 +134,22 @@ class _StreamState:
         self.accumulator = StreamAccumulator(call.telemetry.capture_content)
 
     def take(self, chunk: Any) -> bool:
-        """Record a chunk; False for the usage chunk chatspan asked for, which the app must not see."""
+        """Record a chunk; False for a usage-only chunk when chatspan asked for usage.
+
+        Such a chunk is hidden from the app only when it turns out to be the stream's last (the
+        one `include_usage` adds); the proxies hold it back until they know.
+        """
         try:
             accumulator = self.accumulator
             if accumulator.first_chunk_after is None:
                 accumulator.first_chunk_after = self.call.elapsed()
                 self.call.record_first_chunk(accumulator.first_chunk_after)
             accumulator.add(chunk)
-            return not (self.call.injected_usage and not chunk.choices and chunk.usage is not None)
+            return not (
+                self.call.injected_usage
+                and not getattr(chunk, "choices", None)
+                and getattr(chunk, "usage", None) is not None
+            )
         except Exception:
             logger.debug("chatspan: reading a chunk failed; it is delivered untouched", exc_info=True)
             return True
@@ -173,23 +185,46 @@ class ChatStream(wrapt.ObjectProxy):
         # the frame on every chunk. Any other stream object is advanced through its own __next__.
         iterator: Any = getattr(stream, "_iterator", None)
         self._self_next = iterator.__next__ if hasattr(iterator, "__next__") else stream.__next__
+        # What came after a held-back usage-only chunk (at most one item), delivered next.
+        self._self_after_usage: list[tuple[object, Any]] = []
 
     def __iter__(self) -> ChatStream:
         return self
 
     def __next__(self) -> Any:
+        if self._self_after_usage:
+            return self._self_resume()
         state = self._self_state
-        while True:
-            try:
-                chunk = self._self_next()
-            except StopIteration:
-                state.finish()
-                raise
-            except BaseException as error:
-                state.fail(error)
-                raise
-            if state.take(chunk):
-                return chunk
+        try:
+            chunk = self._self_next()
+        except StopIteration:
+            state.finish()
+            raise
+        except BaseException as error:
+            state.fail(error)
+            raise
+        if state.take(chunk):
+            return chunk
+        return self._self_hold(chunk)
+
+    def _self_hold(self, usage_chunk: Any) -> Any:
+        """Look past a usage-only chunk: hidden if the stream ends there, else delivered in order."""
+        state = self._self_state
+        try:
+            chunk = self._self_next()
+        except StopIteration:
+            state.finish()
+            raise
+        except BaseException as error:
+            # The stream ended there too: the held chunk was its last, the one chatspan asked for.
+            state.fail(error)
+            raise
+        self._self_after_usage.append((_CHUNK if state.take(chunk) else _USAGE, chunk))
+        return usage_chunk
+
+    def _self_resume(self) -> Any:
+        kind, item = self._self_after_usage.pop()
+        return item if kind is _CHUNK else self._self_hold(item)
 
     def __enter__(self) -> ChatStream:
         self.__wrapped__.__enter__()
@@ -217,23 +252,45 @@ class AsyncChatStream(wrapt.ObjectProxy):
     def __init__(self, stream: Any, call: ChatCall) -> None:
         super().__init__(stream)
         self._self_state = _StreamState(call)
+        self._self_after_usage: list[tuple[object, Any]] = []
 
     def __aiter__(self) -> AsyncChatStream:
         return self
 
     async def __anext__(self) -> Any:
+        if self._self_after_usage:
+            return await self._self_resume()
         state = self._self_state
-        while True:
-            try:
-                chunk = await self.__wrapped__.__anext__()
-            except StopAsyncIteration:
-                state.finish()
-                raise
-            except BaseException as error:
-                state.fail(error)
-                raise
-            if state.take(chunk):
-                return chunk
+        try:
+            chunk = await self.__wrapped__.__anext__()
+        except StopAsyncIteration:
+            state.finish()
+            raise
+        except BaseException as error:
+            state.fail(error)
+            raise
+        if state.take(chunk):
+            return chunk
+        return await self._self_hold(chunk)
+
+    async def _self_hold(self, usage_chunk: Any) -> Any:
+        """Look past a usage-only chunk: hidden if the stream ends there, else delivered in order."""
+        state = self._self_state
+        try:
+            chunk = await self.__wrapped__.__anext__()
+        except StopAsyncIteration:
+            state.finish()
+            raise
+        except BaseException as error:
+            # The stream ended there too: the held chunk was its last, the one chatspan asked for.
+            state.fail(error)
+            raise
+        self._self_after_usage.append((_CHUNK if state.take(chunk) else _USAGE, chunk))
+        return usage_chunk
+
+    async def _self_resume(self) -> Any:
+        kind, item = self._self_after_usage.pop()
+        return item if kind is _CHUNK else await self._self_hold(item)
 
     async def __aenter__(self) -> AsyncChatStream:
         await self.__wrapped__.__aenter__()
