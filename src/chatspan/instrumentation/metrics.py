@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import threading
-from collections.abc import Iterable, Mapping
+import weakref
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from opentelemetry.metrics import CallbackOptions, Histogram, Meter, Observation
@@ -44,6 +46,14 @@ class Headroom:
         self._lock = threading.Lock()
         self._requests: dict[tuple[tuple[str, AttributeValue], ...], int] = {}
         self._tokens: dict[tuple[tuple[str, AttributeValue], ...], int] = {}
+        # A child forked while another thread held the lock would wait on it forever: the child gets
+        # a fresh one, as the OpenTelemetry SDK does for its own locks. Weak, so the hook (which
+        # can never be unregistered) does not keep an uninstrumented Headroom alive.
+        reinit = weakref.WeakMethod(self._at_fork_reinit)
+        os.register_at_fork(after_in_child=lambda: _call_if_alive(reinit))
+
+    def _at_fork_reinit(self) -> None:
+        self._lock = threading.Lock()
 
     def update(self, attributes: Mapping[str, AttributeValue], requests: object, tokens: object) -> None:
         """Remember the latest remaining requests/tokens for these (low-cardinality) attributes."""
@@ -61,6 +71,12 @@ class Headroom:
     def observe_tokens(self, options: CallbackOptions) -> Iterable[Observation]:
         with self._lock:
             return [Observation(value, dict(key)) for key, value in self._tokens.items()]
+
+
+def _call_if_alive(method: weakref.WeakMethod[Callable[[], None]]) -> None:
+    bound = method()
+    if bound is not None:
+        bound()
 
 
 def create_instruments(meter: Meter) -> Instruments:
