@@ -19,7 +19,7 @@ from opentelemetry.trace import SpanContext, SpanKind, TraceFlags
 from opentelemetry.util.types import AttributeValue
 
 from chatspan import semconv
-from chatspan.mapping._values import field
+from chatspan.mapping._values import as_count, as_text, field
 from chatspan.mapping.completion import completion_attributes
 from chatspan.mapping.messages import input_message_attributes, output_message_attributes
 from chatspan.mapping.request import opt_in_request_attributes, request_attributes, span_name
@@ -27,6 +27,7 @@ from chatspan.mapping.traceparent import parse_traceparent
 from chatspan.version import __version__
 
 SOURCE_BACKFILL = "backfill"
+_MAX_SECONDS = 2**63 // 1_000_000_000
 SCOPE = InstrumentationScope("chatspan.backfill", __version__, "https://opentelemetry.io/schemas/1.37.0")
 
 # Stored completions repeat the request fields that the live path reads from create()'s arguments.
@@ -44,7 +45,10 @@ _REQUEST_FIELDS = (
 
 def span_ids(completion_id: str) -> tuple[int, int]:
     """Derive (trace id, span id) from a completion id: the same completion always gives the same span."""
-    digest = hashlib.sha256(b"chatspan.backfill\x00" + completion_id.encode("utf-8")).digest()
+    # surrogatepass: an id with a lone surrogate (a JSON escape) still hashes, to the same ids each run.
+    digest = hashlib.sha256(
+        b"chatspan.backfill\x00" + completion_id.encode("utf-8", "surrogatepass")
+    ).digest()
     # Ids of all zeros are invalid in W3C trace context; a sha256 prefix of zeros is only theoretical.
     trace_id = int.from_bytes(digest[:16], "big") or 1
     span_id = int.from_bytes(digest[16:24], "big") or 1
@@ -72,8 +76,8 @@ def stored_span(
     # Whether the call streamed is not stored; the live mapping's "absent means False" would lie here.
     attributes.pop(gen_ai.GEN_AI_REQUEST_STREAM, None)
     attributes.update(completion_attributes(completion))
-    request_id = field(completion, "request_id")
-    if isinstance(request_id, str) and request_id:
+    request_id = as_text(field(completion, "request_id"))
+    if request_id:
         attributes[semconv.OPENAI_REQUEST_ID] = request_id
     attributes[semconv.CHATSPAN_SOURCE] = SOURCE_BACKFILL
     if capture_content:
@@ -95,8 +99,9 @@ def stored_span(
     if parent is not None:
         trace_id = parent.trace_id
         name = f"stored {name}"
-    created = field(completion, "created")
-    timestamp = int(created) * 1_000_000_000 if isinstance(created, int) else 0
+    created = as_count(field(completion, "created"))
+    # OTLP times are uint64 nanoseconds: a `created` beyond that would fail the whole batch's export.
+    timestamp = created * 1_000_000_000 if created is not None and created < _MAX_SECONDS else 0
     return ReadableSpan(
         name=name,
         context=SpanContext(trace_id, span_id, is_remote=False, trace_flags=TraceFlags(TraceFlags.SAMPLED)),
