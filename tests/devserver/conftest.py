@@ -1,15 +1,75 @@
-"""Fixtures: a fresh devserver per test, and real openai clients (sync and async) pointed at it."""
+"""Fixtures: a fresh devserver per test, real openai clients (sync and async) pointed at it, and
+probes that observe waits instead of timing them: the SDK's retry sleeps, the server's fault waits."""
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from typing import Any
 
 import openai
+import openai._base_client
 import pytest
 
 from chatspan.devserver import DevServer
 
 CLIENT_TIMEOUT = 10.0
+RELEASE_TIMEOUT = 5.0
+"""How long a held fault wait waits for the test to release it; below CLIENT_TIMEOUT."""
+
+
+class _RecordingTime:
+    """Stands in for the `time` module inside the openai SDK: `sleep` is recorded, not slept."""
+
+    def __init__(self) -> None:
+        self.sleeps: list[float] = []
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(time, name)
+
+
+@pytest.fixture
+def sdk_sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """The seconds the sync openai SDK sleeps between retries, in order, recorded instead of slept.
+
+    The SDK sleeps with `time.sleep` in `openai._base_client` on every version of the matrix; the
+    recorded value is the wait it chose (`retry-after-ms` when the server sent one it honours).
+    """
+    recorder = _RecordingTime()
+    monkeypatch.setattr(openai._base_client, "time", recorder)
+    return recorder.sleeps
+
+
+@dataclass
+class FaultWaits:
+    """A `DevServer(fault_wait=...)` that records every fault delay and how each wait ended.
+
+    `started` is set when a wait begins. Delays listed in `held` wait for `release` (set by the
+    test) instead of the clock, so a test can check what the client had received meanwhile; the
+    others wait on the server's stop event as the default does, so `stop()` still cuts them short.
+    """
+
+    held: tuple[float, ...] = ()
+    delays: list[float] = field(default_factory=list)
+    outcomes: list[str] = field(default_factory=list)
+    """Per finished wait: `released`, `timed out` (held, never released), `stopped` or `elapsed`."""
+    started: threading.Event = field(default_factory=threading.Event)
+    release: threading.Event = field(default_factory=threading.Event)
+
+    def __call__(self, seconds: float, stopping: threading.Event) -> bool:
+        self.delays.append(seconds)
+        self.started.set()
+        if seconds in self.held:
+            self.outcomes.append("released" if self.release.wait(RELEASE_TIMEOUT) else "timed out")
+            return stopping.is_set()
+        stopped = stopping.wait(seconds)
+        self.outcomes.append("stopped" if stopped else "elapsed")
+        return stopped
 
 
 @pytest.fixture

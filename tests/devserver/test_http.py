@@ -8,7 +8,6 @@ import logging
 import re
 import socket
 import threading
-import time
 
 import pytest
 
@@ -16,6 +15,7 @@ from chatspan.devserver import DevServer
 from chatspan.devserver.httpserver import DevHTTPServer
 from chatspan.devserver.ratelimit import RateLimiter
 from chatspan.devserver.state import ServerState
+from tests.devserver.conftest import FaultWaits
 from tests.devserver.rawhttp import TIMEOUT, RawResponse, chat, request
 
 BODY = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hello"}]}
@@ -127,7 +127,9 @@ def test_stop_frees_the_port_and_closes_idle_connections() -> None:
 
 
 def test_stop_cuts_fault_delays_short() -> None:
-    server = DevServer(faults=["latency=30"]).start()
+    """A 30 s latency ends because the server stops (its wait says so), and the client is hung up on."""
+    waits = FaultWaits()
+    server = DevServer(faults=["latency=30"], fault_wait=waits).start()
     outcome: list[object] = []
 
     def call() -> None:
@@ -138,11 +140,10 @@ def test_stop_cuts_fault_delays_short() -> None:
 
     caller = threading.Thread(target=call)
     caller.start()
-    time.sleep(0.2)
-    started = time.monotonic()
+    assert waits.started.wait(TIMEOUT)  # the request is in its 30 s wait
     server.stop()
-    caller.join(timeout=10)
-    assert time.monotonic() - started < 5
+    caller.join(timeout=TIMEOUT)  # a bound for a broken server, not a measurement
+    assert waits.outcomes == ["stopped"]  # the stop event, not the 30 s, ended the wait
     assert len(outcome) == 1 and isinstance(outcome[0], ConnectionError)  # hung up, did not answer
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import http.client
 import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,7 +12,7 @@ import pytest
 
 from chatspan.devserver import DevServer, FaultSyntaxError
 from chatspan.devserver.faults import Fault, parse_fault, plan_faults
-from tests.devserver.conftest import CLIENT_TIMEOUT
+from tests.devserver.conftest import CLIENT_TIMEOUT, FaultWaits
 from tests.devserver.rawhttp import chat, request
 
 LIST = "/v1/chat/completions?limit=5"
@@ -99,27 +98,25 @@ def test_500_twice_counts_list_requests_only(seeded: DevServer) -> None:
     assert _statuses(seeded, 3) == [500, 500, 200]
 
 
-def test_sdk_retries_through_a_500_pair(seeded: DevServer) -> None:
+def test_sdk_retries_through_a_500_pair(seeded: DevServer, sdk_sleeps: list[float]) -> None:
     assert request(seeded, "POST", "/_chatspan/faults", ["list:500;times=2;retry-after=0.01"]).status == 200
     with _client(seeded, max_retries=2) as client:
-        started = time.monotonic()
         raw = client.chat.completions.with_raw_response.list(limit=5)
     assert raw.retries_taken == 2
-    assert time.monotonic() - started < 1  # the SDK honoured retry-after-ms instead of backing off
+    assert sdk_sleeps == [0.01, 0.01]  # the SDK honoured retry-after-ms instead of backing off
     assert len(raw.parse().data) == 5
 
 
-def test_429_storm_is_short_and_then_passes(seeded: DevServer) -> None:
+def test_429_storm_is_short_and_then_passes(seeded: DevServer, sdk_sleeps: list[float]) -> None:
     seeded.set_faults(["list:429;times=6"])
     first = request(seeded, "GET", LIST)
     assert first.status == 429
     assert (first.headers["retry-after"], first.headers["retry-after-ms"]) == ("1", "10")
     assert first.json()["error"]["code"] == "rate_limit_exceeded"
     with _client(seeded, max_retries=6) as client:
-        started = time.monotonic()
         raw = client.chat.completions.with_raw_response.list(limit=5)
     assert raw.retries_taken == 5  # the first of the six went to the raw request above
-    assert time.monotonic() - started < 3  # retry-after-ms: 10, honoured
+    assert sdk_sleeps == [0.01] * 5  # retry-after-ms: 10, honoured each time
 
 
 def test_malformed_third_page(seeded: DevServer) -> None:
@@ -144,7 +141,13 @@ def test_dropped_second_page(seeded: DevServer) -> None:
 
 
 def test_hanging_page_blocks_neither_others_nor_shutdown() -> None:
-    server = DevServer(seed_stored=40, faults=["list:hang=30;nth=2"]).start()
+    """While one list request hangs, others are answered; stopping the server ends the hang.
+
+    Observed through the server's fault waits rather than timed: the others are answered while
+    the hanging request's wait has not ended, and that wait ends because the server stops.
+    """
+    waits = FaultWaits()
+    server = DevServer(seed_stored=40, faults=["list:hang=30;nth=2"], fault_wait=waits).start()
     outcome: list[Any] = []
 
     def second_list() -> None:
@@ -156,20 +159,18 @@ def test_hanging_page_blocks_neither_others_nor_shutdown() -> None:
     assert _statuses(server, 1) == [200]
     hanging = threading.Thread(target=second_list)
     hanging.start()
-    time.sleep(0.2)
-    # While the 2nd list request hangs, the 3rd and everything else are answered at once.
-    started = time.monotonic()
+    assert waits.started.wait(CLIENT_TIMEOUT)  # the 2nd list request is in its 30 s hang
+    # While it hangs, the 3rd list request and everything else are answered.
     assert _statuses(server, 1) == [200]
     assert chat(server, BODY).status == 200
-    assert time.monotonic() - started < 2
+    assert (waits.delays, waits.outcomes, outcome) == ([30], [], [])  # the hang has not ended
     with _client(server, timeout=0.3) as client:
         server.set_faults(["list:hang=30;nth=1"])
         with pytest.raises(openai.APITimeoutError):
             client.chat.completions.list(limit=5)
-    started = time.monotonic()
     server.stop()
-    hanging.join(timeout=10)
-    assert time.monotonic() - started < 5
+    hanging.join(timeout=CLIENT_TIMEOUT)  # a bound for a broken server, not a measurement
+    assert waits.outcomes == ["stopped", "stopped"]  # both hangs ended by the stop, not the 30 s
     assert len(outcome) == 1 and isinstance(outcome[0], ConnectionError)
 
 

@@ -261,7 +261,7 @@ class ChatHandler(BaseHTTPRequestHandler):
     def _pause(self, seconds: float) -> None:
         # Waiting on the stop event lets DevServer.stop() cut a fault's delay short; a stopping
         # server then hangs up rather than answer half-way through its shutdown.
-        if seconds > 0 and self._state.stopping.wait(seconds):
+        if seconds > 0 and self._state.fault_wait(seconds, self._state.stopping):
             self._drop()
 
     def _common_headers(self, state: RateLimitState | None = None) -> dict[str, str]:

@@ -11,7 +11,7 @@ from chatspan.devserver.httpserver import DevHTTPServer
 from chatspan.devserver.ratelimit import RateLimiter
 from chatspan.devserver.response_store import StoredResponse
 from chatspan.devserver.seeding import seeded_entries
-from chatspan.devserver.state import DEFAULT_BACKGROUND_SECONDS, ServerState
+from chatspan.devserver.state import DEFAULT_BACKGROUND_SECONDS, FaultWait, ServerState, wait_on_stop
 from chatspan.devserver.store import StoredCompletion
 
 HOST = "127.0.0.1"
@@ -31,6 +31,8 @@ class DevServer:
     `clock` (default `time.time`) gives the seconds responses are created at and by which a
     background response progresses: `queued` for `background_seconds`, then `in_progress` as
     long again, then finished. Tests pass a clock they advance instead of sleeping.
+    `fault_wait(seconds, stop_event) -> stopping?` waits out a fault's delay (default: on the stop
+    event, so `stop()` cuts it short); tests pass one that records the delays it is asked for.
     """
 
     def __init__(
@@ -49,6 +51,7 @@ class DevServer:
         ignore_limit: bool = False,
         clock: Callable[[], float] = time.time,
         background_seconds: float = DEFAULT_BACKGROUND_SECONDS,
+        fault_wait: FaultWait = wait_on_stop,
     ) -> None:
         if host != HOST:
             raise ValueError(f"the chatspan devserver binds {HOST} only, not {host!r}")
@@ -61,6 +64,7 @@ class DevServer:
             ignore_limit=ignore_limit,
             clock=clock,
             background_seconds=background_seconds,
+            fault_wait=fault_wait,
         )
         self._state.set_faults(list(faults or []))
         if seed_stored:

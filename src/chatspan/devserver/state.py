@@ -15,6 +15,15 @@ from chatspan.devserver.store import CompletionStore
 
 DEFAULT_BACKGROUND_SECONDS = 1.0
 
+FaultWait = Callable[[float, threading.Event], bool]
+"""How a fault's delay is waited out: called with the seconds and the server's stop event, it
+returns True when the server is stopping (the request is then dropped), like `Event.wait`."""
+
+
+def wait_on_stop(seconds: float, stopping: threading.Event) -> bool:
+    """The default `FaultWait`: wait on the stop event, so `DevServer.stop()` cuts a delay short."""
+    return stopping.wait(seconds)
+
 
 @dataclass
 class ServerState:
@@ -33,6 +42,8 @@ class ServerState:
     """How long a background response stays `queued`, and then `in_progress`, before it completes."""
     prompt_cache: PromptCache = field(default_factory=PromptCache)
     stopping: threading.Event = field(default_factory=threading.Event)
+    fault_wait: FaultWait = wait_on_stop
+    """Waits out `latency`, `hang`, `first-token` and `chunk-delay`; tests pass one that records."""
     _faults: tuple[Fault, ...] = ()
     _fault_texts: tuple[str, ...] = ()
     _requests: dict[str, int] = field(default_factory=dict)
