@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from types import FrameType
@@ -24,6 +26,8 @@ EXIT_AUTH = 4
 EXIT_API = 5
 EXIT_EXPORT = 6
 EXIT_INTERRUPTED = 130
+
+VERBOSE_HELP = "log what happens, including retries and the exporters' own messages"
 
 
 class UserError(Exception):
@@ -69,7 +73,7 @@ def _parser() -> argparse.ArgumentParser:
         description="OpenAI chat completions as OpenTelemetry spans.",
     )
     parser.add_argument("--version", action="version", version=f"chatspan {__version__}")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log what happens, including retries")
+    parser.add_argument("-v", "--verbose", action="store_true", help=VERBOSE_HELP)
     commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND", parser_class=_Parser)
 
     backfill = commands.add_parser(
@@ -81,6 +85,7 @@ def _parser() -> argparse.ArgumentParser:
             "a checkpoint records what the collector confirmed."
         ),
     )
+    _verbose_option(backfill)
     backfill.add_argument(
         "--since", help="window start: ISO date/date-time or a span back from now (default 30d)"
     )
@@ -129,6 +134,7 @@ def _parser() -> argparse.ArgumentParser:
     get = commands.add_parser(
         "get", help="show one stored completion: created, model, usage, request id, metadata"
     )
+    _verbose_option(get)
     get.add_argument("completion_id", metavar="COMPLETION_ID")
     get.add_argument("--json", action="store_true", help="print it as one JSON object")
     get.add_argument("--timeout", type=_positive_float, default=60.0, help=argparse.SUPPRESS)
@@ -137,28 +143,37 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _verbose_option(command: argparse.ArgumentParser) -> None:
+    # Also after the command (`chatspan backfill ... -v`), as the README shows it. SUPPRESS keeps
+    # a subcommand that was not given -v from resetting the `-v` given before it.
+    command.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help=VERBOSE_HELP)
+
+
 def _backfill(args: argparse.Namespace) -> int:
     # Imported here so `chatspan --help` and bad flags answer at once, without loading the SDKs.
     from chatspan.backfill import checkpoint as checkpoints
-    from chatspan.backfill.export import ExportFailed, VerifiedExport
-    from chatspan.backfill.otlp import ConfigurationError, otlp_exporter, resource
+    from chatspan.backfill.export import VerifiedExport
+    from chatspan.backfill.otlp import ConfigurationError, destination, resource
     from chatspan.backfill.progress import Progress, Tally
     from chatspan.backfill.runner import RunOptions, run_backfill
-    from chatspan.backfill.source import AuthenticationFailed, SourceError, StoredCompletionSource
-    from chatspan.backfill.window import WindowError, selection
+    from chatspan.backfill.source import StoredCompletionSource
+    from chatspan.backfill.window import WindowError, empty_hint, selection
 
+    now = datetime.now(timezone.utc)
     try:
         chosen = selection(
-            since=args.since,
-            until=args.until,
-            model=args.model,
-            metadata=args.metadata,
-            now=datetime.now(timezone.utc),
+            since=args.since, until=args.until, model=args.model, metadata=args.metadata, now=now
         )
     except WindowError as error:
         raise UserError(str(error), EXIT_USAGE) from None
     capture = env.env_flag(os.environ.get(env.OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT))
     with_messages = capture if args.with_messages is None else args.with_messages
+    try:
+        # Checked before the first API call: a bad endpoint is a typo, not something to retry.
+        # Console spans go to stderr under --json, so that stdout stays one JSON object.
+        sink = destination(console=sys.stderr if args.json else sys.stdout)
+    except ConfigurationError as error:
+        raise UserError(str(error), EXIT_CONFIG) from None
     client = _client(args)
     scope = checkpoints.scope_key(str(client.base_url), client.project, chosen.model, chosen.metadata)
     path: Path = args.checkpoint or checkpoints.default_path(scope)
@@ -168,59 +183,120 @@ def _backfill(args: argparse.Namespace) -> int:
     # Paging (a thread waiting on the API) and exporting (CPU-bound encoding) take turns on the
     # GIL; the default 5 ms switch interval leaves a page that arrived waiting on the encoder.
     sys.setswitchinterval(0.0005)
-    tally = Tally()
-    progress = Progress(
-        sys.stderr, interactive=sys.stderr.isatty(), verb="would export" if args.dry_run else "exported"
+    sending = not args.dry_run and sink.exporter is not None
+    export = (
+        VerifiedExport(sink.exporter, destination=sink.description)
+        if sending and sink.exporter is not None
+        else None
     )
+    if not sending and sink.exporter is not None:
+        sink.exporter.shutdown()
+    verb = "would export" if args.dry_run else ("exported" if sending else "made, sent nowhere")
+    tally = Tally()
+    progress = Progress(sys.stderr, interactive=sys.stderr.isatty(), verb=verb)
     try:
-        export = VerifiedExport(otlp_exporter()) if not args.dry_run else None
-    except ConfigurationError as error:
-        raise UserError(str(error), EXIT_CONFIG) from None
-    try:
-        with checkpoints.locked(path):
+        # A run that sends nothing writes nothing either: no state directory, lock or checkpoint.
+        with checkpoints.locked(path) if sending else contextlib.nullcontext():
             state = checkpoints.Checkpoint(scope=scope) if args.restart else checkpoints.load(path, scope)
-            run_backfill(
-                source=source,
-                export=export,
-                checkpoint=state,
-                save=lambda state: checkpoints.save(path, state),
-                selection=chosen,
-                options=RunOptions(
-                    resource=resource(), capture_content=capture, show=_show if args.dry_run else None
+            fresh = not state.covered and state.current is None and not state.tail
+            outcome = _outcome(
+                lambda: run_backfill(
+                    source=source,
+                    export=export,
+                    checkpoint=state,
+                    save=(lambda state: checkpoints.save(path, state)) if sending else None,
+                    selection=chosen,
+                    options=RunOptions(
+                        resource=resource(),
+                        capture_content=capture,
+                        show=_show if args.dry_run else None,
+                    ),
+                    progress=progress,
+                    tally=tally,
+                    stop=args.stop,
                 ),
-                progress=progress,
-                tally=tally,
-                stop=args.stop,
+                args.stop,
+                close=export.shutdown if export is not None else None,
             )
     except checkpoints.CheckpointError as error:
         raise UserError(str(error), EXIT_CONFIG) from None
-    except AuthenticationFailed as error:
-        raise UserError(str(error), EXIT_AUTH) from None
-    except SourceError as error:
-        _report(args, tally, progress, path, error=str(error))
-        raise UserError(str(error), EXIT_API) from None
-    except ExportFailed as error:
-        _report(args, tally, progress, path, error=str(error))
-        raise UserError(str(error), EXIT_EXPORT) from None
-    except KeyboardInterrupt:
-        _report(args, tally, progress, path, error="interrupted")
-        raise
-    finally:
-        if export is not None:
-            export.shutdown()
-    _report(args, tally, progress, path, error=None)
+    progress.done(tally)
+    if args.json:
+        summary = {
+            **tally.as_json(),
+            "dry_run": args.dry_run,
+            "exporter": sink.kind,
+            "checkpoint": str(path),
+            "error": outcome.summary,
+        }
+        print(json.dumps(summary), flush=True)
+    if outcome.code == EXIT_INTERRUPTED:
+        print("chatspan: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    if outcome.code != EXIT_OK:
+        raise UserError(outcome.summary or "failed", outcome.code)
+    hint = empty_hint(chosen, now=int(now.timestamp()), matched=tally.exported, fresh=fresh or args.restart)
+    if hint:
+        print(f"chatspan: hint: {hint}", file=sys.stderr)
     return EXIT_OK
 
 
+@dataclass(frozen=True)
+class _Outcome:
+    """How a backfill run ended: its exit code and the summary's `error` (None when it succeeded)."""
+
+    code: int
+    summary: str | None
+
+
+def _outcome(run: Callable[[], None], stop: _StopRequest, close: Callable[[], None] | None) -> _Outcome:
+    """Run the backfill and turn however it ends into an outcome, so the summary is printed once.
+
+    From the moment the run ends, a further Ctrl-C no longer aborts: the summary must come out whole.
+    """
+    from chatspan.backfill.export import ExportFailed
+    from chatspan.backfill.source import ApiUnreachable, AuthenticationFailed, SourceError
+
+    try:
+        try:
+            run()
+        finally:
+            stop.holding = True
+            if close is not None:
+                close()
+    except AuthenticationFailed as error:
+        return _Outcome(EXIT_AUTH, str(error))
+    except ApiUnreachable as error:
+        return _Outcome(EXIT_CONFIG, str(error))
+    except SourceError as error:
+        return _Outcome(EXIT_API, str(error))
+    except ExportFailed as error:
+        return _Outcome(EXIT_EXPORT, str(error))
+    except KeyboardInterrupt:
+        return _Outcome(EXIT_INTERRUPTED, "interrupted")
+    return _Outcome(EXIT_OK, None)
+
+
 def _get(args: argparse.Namespace) -> int:
-    from chatspan.backfill.source import AuthenticationFailed, SourceError, StoredCompletionSource
+    from chatspan.backfill.source import (
+        ApiUnreachable,
+        AuthenticationFailed,
+        SourceError,
+        StoredCompletionSource,
+    )
     from chatspan.backfill.window import Selection
 
+    if not args.completion_id.strip():
+        raise UserError(
+            "COMPLETION_ID is empty: give the id of a stored completion (chatcmpl-...)", EXIT_USAGE
+        )
     source = StoredCompletionSource(_client(args), Selection(since=0, until=0))
     try:
         completion = source.retrieve(args.completion_id)
     except AuthenticationFailed as error:
         raise UserError(str(error), EXIT_AUTH) from None
+    except ApiUnreachable as error:
+        raise UserError(str(error), EXIT_CONFIG) from None
     except SourceError as error:
         raise UserError(str(error), EXIT_API) from None
     created = completion.created
@@ -267,13 +343,6 @@ def _client(args: argparse.Namespace) -> Any:
         ) from None
 
 
-def _report(args: argparse.Namespace, tally: Any, progress: Any, path: Path, *, error: str | None) -> None:
-    progress.done(tally)
-    if args.json:
-        summary = {**tally.as_json(), "dry_run": args.dry_run, "checkpoint": str(path), "error": error}
-        print(json.dumps(summary), flush=True)
-
-
 def _show(completion: Any) -> None:
     created = datetime.fromtimestamp(completion.created, tz=timezone.utc).isoformat().replace("+00:00", "Z")
     print(f"{completion.id}\t{created}\t{completion.model}", flush=True)
@@ -288,6 +357,8 @@ class _StopRequest:
 
     def __init__(self) -> None:
         self.requested = False
+        self.holding = False
+        """Set once the run has ended: a further signal then no longer aborts (the summary is due)."""
 
     def install(self) -> None:
         signal.signal(signal.SIGINT, self._handle)
@@ -298,6 +369,8 @@ class _StopRequest:
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
         if self.requested:
+            if self.holding:
+                return
             raise KeyboardInterrupt
         self.requested = True
         print(

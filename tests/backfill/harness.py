@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -65,3 +66,39 @@ def stored_span_ids(server: DevServer) -> set[str]:
 
 EXIT = {"ok": 0, "usage": 2, "config": 3, "auth": 4, "api": 5, "export": 6, "interrupted": 130}
 """The exit codes `chatspan` documents."""
+
+
+def summaries(run: Run) -> tuple[list[str], list[dict[str, Any]]]:
+    """The final progress lines (stderr) and the `--json` objects (stdout) a run printed."""
+    done = [line for line in run.stderr.splitlines() if line.startswith("chatspan backfill: done: ")]
+    objects = [json.loads(line) for line in run.stdout.splitlines() if line.startswith("{")]
+    return done, objects
+
+
+def assert_one_summary(run: Run) -> dict[str, Any]:
+    """Exactly one final line and one `--json` object, whatever ended the run; the object."""
+    done, objects = summaries(run)
+    assert len(done) == 1, f"{len(done)} final lines:\n{run.stderr}"
+    assert len(objects) == 1, f"{len(objects)} summaries:\n{run.stdout}"
+    return objects[0]
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on (bound, then released)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+def chatspan(env: dict[str, str], *args: str, timeout: float = 120) -> Run:
+    """`chatspan ARGS...` as typed, nothing added."""
+    done = subprocess.run(
+        [sys.executable, "-m", "chatspan", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    return Run(done.returncode, done.stdout, done.stderr)

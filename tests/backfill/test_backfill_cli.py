@@ -9,6 +9,7 @@ import sys
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import openai
 import pytest
@@ -16,7 +17,15 @@ import pytest
 from chatspan.backfill.checkpoint import SETTLE_SECONDS
 from chatspan.backfill.spans import span_ids
 from chatspan.devserver import DevServer
-from tests.backfill.harness import API_KEY, EXIT, backfill, environment
+from tests.backfill.harness import (
+    API_KEY,
+    EXIT,
+    assert_one_summary,
+    backfill,
+    chatspan,
+    closed_port,
+    environment,
+)
 from tests.support.otlp_receiver import OtlpReceiver, otlp_receiver
 
 STORED = 300
@@ -291,3 +300,197 @@ def test_a_checkpoint_of_another_filter_is_refused(
     other = backfill(env, "--checkpoint", str(path))
     assert other.code == EXIT["config"] and "another source or filter" in other.stderr
     assert backfill(env, "--checkpoint", str(path), "--restart").code == EXIT["ok"]
+
+
+def test_since_in_the_future_says_so_and_exits_0(
+    server: DevServer, receiver: OtlpReceiver, tmp_path: Path
+) -> None:
+    run = backfill(environment(server, receiver.endpoint, tmp_path), "--since", "2999-01-01")
+    assert run.code == EXIT["ok"], run.stderr
+    assert assert_one_summary(run)["listed"] == 0
+    (hint,) = [line for line in run.stderr.splitlines() if line.startswith("chatspan: hint:")]
+    assert "the window starts in the future" in hint and "2999-01-01T00:00:00Z" in hint
+    assert receiver.requests == 0
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (["--model", "no-such-model"], "--model no-such-model"),
+        (["--metadata", "team=nobody"], "--metadata team=nobody"),
+        (["--dry-run", "--model", "no-such-model"], "--model no-such-model"),
+    ],
+)
+def test_a_filter_that_matches_nothing_says_so_and_exits_0(
+    server: DevServer, receiver: OtlpReceiver, tmp_path: Path, args: list[str], named: str
+) -> None:
+    run = backfill(environment(server, receiver.endpoint, tmp_path), *args)
+    assert run.code == EXIT["ok"], run.stderr
+    assert assert_one_summary(run)["exported"] == 0
+    (hint,) = [line for line in run.stderr.splitlines() if line.startswith("chatspan: hint:")]
+    assert "no stored completion between" in hint and f"matched {named}" in hint
+    assert "check the model name" in hint and "widen --since" in hint
+
+
+def test_no_hint_when_a_rerun_finds_nothing_new(
+    server: DevServer, receiver: OtlpReceiver, tmp_path: Path
+) -> None:
+    env = environment(server, receiver.endpoint, tmp_path)
+    assert backfill(env, "--model", "gpt-4o").code == EXIT["ok"]
+    again = backfill(env, "--model", "gpt-4o")
+    assert again.code == EXIT["ok"] and again.summary()["exported"] == 0
+    assert "hint:" not in again.stderr, "nothing new is not a mistake"
+    assert "hint:" not in backfill(env).stderr, "a run that sent something has nothing to hint"
+
+
+def test_dry_run_writes_no_state_at_all(server: DevServer, receiver: OtlpReceiver, tmp_path: Path) -> None:
+    state = tmp_path / "no-such-state-dir"
+    run = backfill(environment(server, receiver.endpoint, state), "--dry-run")
+    assert run.code == EXIT["ok"], run.stderr
+    assert run.summary()["exported"] == STORED
+    assert not state.exists(), f"a dry run created {sorted(str(p) for p in state.rglob('*'))}"
+    assert not list(tmp_path.iterdir()), "nor anything else beside it"
+
+
+def test_dry_run_reads_the_checkpoint_and_lists_only_what_a_run_would_send(
+    server: DevServer, receiver: OtlpReceiver, tmp_path: Path
+) -> None:
+    env = environment(server, receiver.endpoint, tmp_path)
+    assert backfill(env, "--model", "gpt-4o").code == EXIT["ok"]
+    checkpoint = next(tmp_path.rglob("backfill-*.json"))
+    before = checkpoint.read_bytes()
+    dry = backfill(env, "--model", "gpt-4o", "--dry-run")
+    assert dry.code == EXIT["ok"] and dry.summary()["exported"] == 0
+    assert checkpoint.read_bytes() == before
+
+
+@pytest.mark.parametrize("given", ["", "   "])
+def test_get_without_an_id_is_a_usage_error(server: DevServer, tmp_path: Path, given: str) -> None:
+    run = chatspan(environment(server, "http://127.0.0.1:9/v1/traces", tmp_path), "get", given)
+    assert run.code == EXIT["usage"], run.stderr
+    assert run.stderr.count("\n") == 1 and run.stderr.startswith("chatspan: error: COMPLETION_ID is empty")
+    assert "Traceback" not in run.stderr and run.stdout == ""
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["backfill", "--dry-run", "-v"],
+        ["-v", "backfill", "--dry-run"],
+        ["backfill", "--dry-run", "--verbose"],
+    ],
+)
+def test_verbose_before_or_after_the_command(server: DevServer, tmp_path: Path, args: list[str]) -> None:
+    env = environment(server, "http://127.0.0.1:9/v1/traces", tmp_path)
+    run = chatspan(env, *args)
+    assert run.code == EXIT["ok"], run.stderr
+    # The HTTP library's own request log, shown only at -v.
+    assert "HTTP Request: GET" in run.stderr, run.stderr
+    assert "HTTP Request" not in chatspan(env, "backfill", "--dry-run").stderr
+
+
+def test_verbose_after_get(server: DevServer, tmp_path: Path) -> None:
+    record = next(iter(server.stored.values()))
+    env = environment(server, "http://127.0.0.1:9/v1/traces", tmp_path)
+    run = chatspan(env, "get", record.id, "-v")
+    assert run.code == EXIT["ok"], run.stderr
+    assert "HTTP Request: GET" in run.stderr and record.id in run.stdout
+
+
+def test_nothing_listening_at_the_base_url_is_a_configuration_error_at_once(
+    receiver: OtlpReceiver, tmp_path: Path
+) -> None:
+    base_url = f"http://127.0.0.1:{closed_port()}/v1"
+    with DevServer() as server:
+        env = environment(server, receiver.endpoint, tmp_path, OPENAI_BASE_URL=base_url)
+    for command in (["backfill", "--json", "-v"], ["get", "chatcmpl-x", "-v"]):
+        run = chatspan(env, *command)
+        assert run.code == EXIT["config"], run.stderr
+        (line,) = [line for line in run.stderr.splitlines() if line.startswith("chatspan: error:")]
+        assert f"nothing answers at {base_url}" in line and "check OPENAI_BASE_URL" in line, line
+        assert "resume" not in line
+        # At once: neither the SDK's retries with backoff nor chatspan's page attempts.
+        assert "Retrying request" not in run.stderr and "trying again" not in run.stderr, run.stderr
+    summary = assert_one_summary(chatspan(env, "backfill", "--json"))
+    assert summary["error"].startswith("nothing answers at")
+
+
+def test_console_exporter_prints_the_spans_and_keeps_json_parseable(
+    server: DevServer, receiver: OtlpReceiver, tmp_path: Path
+) -> None:
+    env = environment(server, receiver.endpoint, tmp_path, OTEL_TRACES_EXPORTER="console")
+    plain = chatspan(env, "backfill", "--since", "31d", "--restart")
+    assert plain.code == EXIT["ok"], plain.stderr
+    printed = _console_spans(plain.stdout)
+    assert {span["attributes"]["gen_ai.response.id"] for span in printed} == set(server.stored)
+    with_json = backfill(env, "--restart")
+    assert with_json.code == EXIT["ok"], with_json.stderr
+    assert len(with_json.stdout.splitlines()) == 1, "under --json, stdout is the summary alone"
+    assert with_json.summary()["exporter"] == "console" and with_json.summary()["exported"] == STORED
+    assert len(_console_spans(with_json.stderr)) == STORED, "the spans went to stderr"
+    assert receiver.requests == 0
+
+
+def _console_spans(text: str) -> list[dict[str, Any]]:
+    """The spans ConsoleSpanExporter printed: indented JSON objects, one after another."""
+    decoder = json.JSONDecoder()
+    spans: list[dict[str, Any]] = []
+    index = text.find("{")
+    while index != -1:
+        value, end = decoder.raw_decode(text, index)
+        if isinstance(value, dict) and "context" in value:
+            spans.append(value)
+        index = text.find("{", end)
+    return spans
+
+
+def test_none_exporter_makes_and_counts_spans_but_sends_and_saves_nothing(
+    server: DevServer, receiver: OtlpReceiver, tmp_path: Path
+) -> None:
+    state = tmp_path / "state"
+    env = environment(server, receiver.endpoint, state, OTEL_TRACES_EXPORTER="none")
+    run = backfill(env)
+    assert run.code == EXIT["ok"], run.stderr
+    assert run.summary()["exported"] == STORED and run.summary()["exporter"] == "none"
+    assert "made, sent nowhere" in run.stderr
+    assert receiver.requests == 0
+    assert not state.exists(), "the checkpoint does not move: a later run sends everything"
+    real = backfill(environment(server, receiver.endpoint, state))
+    assert real.code == EXIT["ok"] and real.summary()["exported"] == STORED
+
+
+@pytest.mark.parametrize(
+    ("variables", "named"),
+    [
+        ({"OTEL_TRACES_EXPORTER": "zipkin"}, "OTEL_TRACES_EXPORTER='zipkin'"),
+        ({"OTEL_TRACES_EXPORTER": "otlp,console"}, "one exporter"),
+        ({"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "localhost:4318"}, "'localhost:4318' is not a URL"),
+        ({"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "not a url"}, "'not a url' is not a URL"),
+        ({"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://"}, "'http://' is not a URL"),
+        (
+            {"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "", "OTEL_EXPORTER_OTLP_ENDPOINT": "collector:4318"},
+            "OTEL_EXPORTER_OTLP_ENDPOINT='collector:4318' is not a URL",
+        ),
+        (
+            {"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "grpc", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "not a url"},
+            "is not an OTLP/gRPC endpoint",
+        ),
+    ],
+)
+def test_an_exporter_setting_that_cannot_work_is_a_configuration_error_before_any_api_call(
+    tmp_path: Path, variables: dict[str, str], named: str
+) -> None:
+    # Nothing listens at the API's URL: had the run called it, the error would say so instead.
+    env = environment_without_server(tmp_path, OPENAI_BASE_URL=f"http://127.0.0.1:{closed_port()}/v1")
+    env.update(variables)
+    run = backfill(env)
+    assert run.code == EXIT["config"], run.stderr
+    (line,) = [line for line in run.stderr.splitlines() if "error:" in line]
+    assert named in line, line
+    assert "Traceback" not in run.stderr and "nothing answers" not in run.stderr
+    assert not (tmp_path / "chatspan").exists()
+
+
+def environment_without_server(state: Path, **extra: str) -> dict[str, str]:
+    with DevServer() as server:
+        return environment(server, "http://127.0.0.1:9/v1/traces", state, **extra)

@@ -21,7 +21,10 @@ class ExportFailed(Exception):
 
 
 class VerifiedExport:
-    """Send a batch and wait for the exporter's verdict, retrying with exponential backoff."""
+    """Send a batch and wait for the exporter's verdict, retrying with exponential backoff.
+
+    `destination` names where the exporter sends (its endpoint), for the error message.
+    """
 
     def __init__(
         self,
@@ -31,8 +34,10 @@ class VerifiedExport:
         first_delay: float = 0.5,
         max_delay: float = 8.0,
         sleep: Callable[[float], None] = time.sleep,
+        destination: str = "the collector",
     ) -> None:
         self._exporter = exporter
+        self._destination = destination
         self._attempts = attempts
         self._first_delay = first_delay
         self._max_delay = max_delay
@@ -58,7 +63,8 @@ class VerifiedExport:
                 self._sleep(delay)
                 delay = min(delay * 2, self._max_delay)
         raise ExportFailed(
-            f"the collector did not accept {len(spans)} spans after {self._attempts} attempts; "
+            f"the collector did not accept {len(spans)} spans after {self._attempts} attempts "
+            f"({self._destination}); "
             "nothing past the last confirmed batch is marked done: run again to resume"
         )
 

@@ -7,6 +7,7 @@ SDK could not parse, and the input messages of each completion when asked for.
 
 from __future__ import annotations
 
+import functools
 import logging
 import queue
 import threading
@@ -34,6 +35,10 @@ class SourceError(Exception):
 
 class AuthenticationFailed(SourceError):
     """The API refused the key (401/403)."""
+
+
+class ApiUnreachable(SourceError):
+    """Nothing answered the run's first request at the base URL: a configuration mistake, not an outage."""
 
 
 @dataclass(frozen=True)
@@ -82,6 +87,9 @@ class StoredCompletionSource:
         self._concurrency = concurrency
         self._page_attempts = page_attempts
         self._sleep = sleep
+        self._answered = False
+        """Whether the API has answered a request of this run (after which no failure is a
+        configuration mistake)."""
 
     def pages(self, running: Pass) -> Iterator[StoredPage]:
         """Yield the pages of one pass, from its cursor down to its `since`."""
@@ -93,17 +101,7 @@ class StoredCompletionSource:
         if running.cursor:
             query["after"] = running.cursor
         where = f"after {running.cursor}" if running.cursor else "first page"
-        # The SDK's own cursor pager (auth, base URL, Azure, retries with retry-after), the same
-        # request as `client.chat.completions.list(...)`, with a lean item model.
-        page = self._fetch(
-            where,
-            lambda: self._client.get_api_list(
-                "/chat/completions",
-                model=StoredItem,
-                page=SyncCursorPage[StoredItem],
-                options={"params": query},
-            ),
-        )
+        page = self._first(where, lambda client: self._list(client, query))
         while True:
             items = list(page.data or ())
             chosen: list[Any] = []
@@ -124,7 +122,20 @@ class StoredCompletionSource:
             yield StoredPage(chosen, seen, cursor, self.messages(chosen))
             if reached_start or not items or not page.has_next_page():
                 return
-            page = self._fetch(f"after {cursor}", page.get_next_page)
+            # The next page as the SDK's pager asks for it (`after` the last id), through the
+            # retrying client: the first page may have come through the one that does not retry.
+            query = {**query, "after": cursor}
+            page = self._fetch(f"after {cursor}", functools.partial(self._list, self._client, query))
+
+    def _list(self, client: openai.OpenAI, query: dict[str, Any]) -> SyncCursorPage[StoredItem]:
+        # The SDK's own cursor pager (auth, base URL, Azure, retries with retry-after), the same
+        # request as `client.chat.completions.list(...)`, with a lean item model.
+        return client.get_api_list(
+            "/chat/completions",
+            model=StoredItem,
+            page=SyncCursorPage[StoredItem],
+            options={"params": dict(query)},
+        )
 
     def messages(self, completions: list[Any]) -> dict[str, list[Any]]:
         """Fetch the input messages of each completion (every page of each), a few at a time."""
@@ -145,7 +156,31 @@ class StoredCompletionSource:
 
     def retrieve(self, completion_id: str) -> Any:
         """One stored completion by id (for `chatspan get`)."""
-        return self._fetch(completion_id, lambda: self._client.chat.completions.retrieve(completion_id))
+        return self._first(completion_id, lambda client: client.chat.completions.retrieve(completion_id))
+
+    def _first(self, where: str, request: Callable[[openai.OpenAI], _T]) -> _T:
+        """The run's first request: once without the SDK's retries, so that a base URL where
+        nothing listens fails at once (no backoff, no page attempts); anything else that fails is
+        asked again through the retrying client, as every later request is."""
+        if self._answered:
+            return self._fetch(where, lambda: request(self._client))
+        try:
+            answer = request(self._client.with_options(max_retries=0))
+            self._answered = True
+            return answer
+        except openai.APIConnectionError as error:
+            if _refused(error):
+                raise ApiUnreachable(
+                    f"nothing answers at {str(self._client.base_url).rstrip('/')} ({_cause(error)}): check "
+                    "OPENAI_BASE_URL (unset, it is OpenAI's API) and that the server is running"
+                ) from None
+            logger.info("%s failed (%s); trying again", where, _describe(error))
+        except (openai.APIError, ValueError) as error:
+            final = _final_error(where, error)
+            if final is not None:
+                raise final from None
+            logger.info("%s failed (%s); trying again", where, _describe(error))
+        return self._fetch(where, lambda: request(self._client))
 
     def _fetch(self, where: str, request: Callable[[], _T]) -> _T:
         # The SDK already retried 429/5xx/connection errors with its backoff; what reaches here is
@@ -153,17 +188,13 @@ class StoredCompletionSource:
         delay = 1.0
         for attempt in range(1, self._page_attempts + 1):
             try:
-                return request()
-            except (openai.AuthenticationError, openai.PermissionDeniedError) as error:
-                raise AuthenticationFailed(
-                    f"the API refused the key ({error.status_code}): check OPENAI_API_KEY "
-                    "and that it may read stored completions"
-                ) from None
-            except openai.NotFoundError as error:
-                raise SourceError(f"{where}: not found ({error.status_code}): {_message(error)}") from None
-            except openai.BadRequestError as error:
-                raise SourceError(f"{where}: the API rejected the request: {_message(error)}") from None
+                answer = request()
+                self._answered = True
+                return answer
             except (openai.APIError, ValueError) as error:
+                final = _final_error(where, error)
+                if final is not None:
+                    raise final from None
                 if attempt == self._page_attempts:
                     raise SourceError(
                         f"{where}: still failing after {attempt} attempts ({_describe(error)}); "
@@ -207,6 +238,41 @@ def prefetched(pages: Iterator[_T], depth: int = 2) -> Iterator[_T]:
             yield value
     finally:
         stop.set()
+
+
+def _final_error(where: str, error: Exception) -> SourceError | None:
+    """The error to stop with when asking again cannot help (auth, not found, bad request)."""
+    if isinstance(error, (openai.AuthenticationError, openai.PermissionDeniedError)):
+        return AuthenticationFailed(
+            f"the API refused the key ({error.status_code}): check OPENAI_API_KEY "
+            "and that it may read stored completions"
+        )
+    if isinstance(error, openai.NotFoundError):
+        return SourceError(f"{where}: not found ({error.status_code}): {_message(error)}")
+    if isinstance(error, openai.BadRequestError):
+        return SourceError(f"{where}: the API rejected the request: {_message(error)}")
+    return None
+
+
+def _refused(error: openai.APIConnectionError) -> bool:
+    """Whether no connection could be made at all (refused, unknown host), not one that broke."""
+    if isinstance(error, openai.APITimeoutError):
+        return False
+    cause: BaseException | None = error.__cause__
+    while cause is not None:
+        # httpx.ConnectError or httpx2.ConnectError, whichever transport the SDK runs on.
+        if any(kind.__name__ == "ConnectError" for kind in type(cause).__mro__):
+            return True
+        cause = cause.__cause__ or cause.__context__
+    return False
+
+
+def _cause(error: BaseException) -> str:
+    cause = error.__cause__
+    while cause is not None and cause.__cause__ is not None:
+        cause = cause.__cause__
+    text = str(cause or error).strip()
+    return text or "connection refused"
 
 
 def _message(error: openai.APIStatusError) -> str:

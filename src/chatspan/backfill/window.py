@@ -82,12 +82,43 @@ def parse_metadata(pairs: list[str]) -> dict[str, str]:
 def selection(
     *, since: str | None, until: str | None, model: str | None, metadata: list[str], now: datetime
 ) -> Selection:
-    """Build the selection from the command-line values (`since` defaults to the last 30 days)."""
+    """Build the selection from the command-line values (`since` defaults to the last 30 days).
+
+    A `--since` in the future without `--until` is an empty window, not an error (empty_hint()
+    says so); `--since` after an explicit `--until` is a WindowError.
+    """
     start = parse_time(since or DEFAULT_SINCE, now=now)
     end = parse_time(until, now=now) if until else int(now.timestamp())
-    if start > end:
+    if start > end and until:
         raise WindowError(f"--since ({_iso(start)}) is after --until ({_iso(end)})")
     return Selection(since=start, until=end, model=model or None, metadata=parse_metadata(metadata))
+
+
+def empty_hint(chosen: Selection, *, now: int, matched: int, fresh: bool) -> str | None:
+    """Why a run found nothing to emit, when the likely cause is the command line; else None.
+
+    `matched` counts the completions that passed the window and filters (sent, or shown by a dry
+    run); `fresh` says the run listed the whole window (no checkpoint had covered any of it): a
+    re-run that finds nothing new is no mistake.
+    """
+    if chosen.since > now:
+        return f"the window starts in the future (--since {_iso(chosen.since)}; now is {_iso(now)})"
+    if matched or not fresh:
+        return None
+    filters = []
+    if chosen.model is not None:
+        filters.append(f"--model {chosen.model}")
+    filters.extend(f"--metadata {key}={value}" for key, value in chosen.metadata.items())
+    window = f"between {_iso(chosen.since)} and {_iso(chosen.until)}"
+    if filters:
+        return (
+            f"no stored completion {window} matched {' '.join(filters)}; "
+            "check the model name and metadata, or widen --since"
+        )
+    return (
+        f"no stored completion {window}; only calls made with store=True are listed "
+        "(check OPENAI_BASE_URL and OPENAI_PROJECT_ID, or widen --since)"
+    )
 
 
 def _iso(seconds: int) -> str:
