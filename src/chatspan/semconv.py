@@ -47,3 +47,32 @@ TRACEPARENT_METADATA_KEY: Final = "chatspan.traceparent"
 METRIC_OPENAI_PROCESSING_DURATION: Final = "openai.processing.duration"
 METRIC_OPENAI_RATELIMIT_REQUESTS_REMAINING: Final = "openai.ratelimit.requests.remaining"
 METRIC_OPENAI_RATELIMIT_TOKENS_REMAINING: Final = "openai.ratelimit.tokens.remaining"
+
+# The Responses API: what it adds to a chat span that opentelemetry.semconv does not name.
+OPENAI_REQUEST_PREVIOUS_RESPONSE_ID: Final = "openai.request.previous_response_id"
+"""str: the `previous_response_id` a Responses call continues from."""
+
+OPENAI_REQUEST_REASONING_EFFORT: Final = "openai.request.reasoning.effort"
+"""str: `reasoning.effort` of the request (`minimal`, `low`, `medium`, `high`, …)."""
+
+OPENAI_REQUEST_BACKGROUND: Final = "openai.request.background"
+"""bool: the request's `background` flag (the call returns at once, queued)."""
+
+OPENAI_REQUEST_TRUNCATION: Final = "openai.request.truncation"
+"""str: the request's `truncation` strategy (`auto`, `disabled`)."""
+
+OPENAI_REQUEST_TOOL_COUNT: Final = "openai.request.tool.count"
+"""int: how many tools the request offers."""
+
+OPENAI_REQUEST_TOOL_TYPES: Final = "openai.request.tool.types"
+"""str[]: the distinct `type`s of the offered tools (`function`, `web_search`, …), sorted."""
+
+OPENAI_RESPONSE_STATUS: Final = "openai.response.status"
+"""str: a Response's `status` (completed, incomplete, failed, queued, in_progress, cancelled)."""
+
+OPENAI_RESPONSE_ERROR_MESSAGE: Final = "openai.response.error.message"
+"""str: the message of a failed Response's `error` (its `code` is `error.type`)."""
+
+OPERATION_RETRIEVE_RESPONSE: Final = "retrieve_response"
+"""`gen_ai.operation.name` of `responses.retrieve`: it fetches a stored response, it infers nothing,
+so it is no `chat` and reports no token usage (the create call already counted them)."""

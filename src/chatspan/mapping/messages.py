@@ -73,7 +73,7 @@ def _message_parts(message: object) -> list[dict[str, Any]]:
                 "type": "tool_call",
                 "id": field(call, "id"),
                 "name": field(function, "name"),
-                "arguments": _arguments(field(function, "arguments")),
+                "arguments": parse_arguments(field(function, "arguments")),
             }
         )
     legacy_call = field(message, "function_call")
@@ -83,7 +83,7 @@ def _message_parts(message: object) -> list[dict[str, Any]]:
                 "type": "tool_call",
                 "id": None,
                 "name": field(legacy_call, "name"),
-                "arguments": _arguments(field(legacy_call, "arguments")),
+                "arguments": parse_arguments(field(legacy_call, "arguments")),
             }
         )
     return parts
@@ -130,7 +130,8 @@ def _text_of(content: object) -> object:
     return "".join(t for t in texts if isinstance(t, str))
 
 
-def _arguments(arguments: object) -> object:
+def parse_arguments(arguments: object) -> object:
+    """Tool-call arguments as JSON when they parse, else as sent."""
     if not isinstance(arguments, str):
         return arguments
     try:

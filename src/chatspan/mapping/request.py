@@ -51,7 +51,13 @@ def request_attributes(kwargs: Mapping[str, Any]) -> dict[str, AttributeValue]:
     return attrs
 
 
-def _string(attribute: str) -> Callable[[dict[str, AttributeValue], Any], None]:
+ParameterMapper = Callable[[dict[str, AttributeValue], Any], None]
+"""Maps one request argument's value into the attributes (the argument tables of chat and responses)."""
+
+
+def text_parameter(attribute: str) -> ParameterMapper:
+    """A mapper that sets `attribute` to a text argument."""
+
     def mapper(attrs: dict[str, AttributeValue], value: Any) -> None:
         text = as_text(value)
         if text is not None:
@@ -60,7 +66,9 @@ def _string(attribute: str) -> Callable[[dict[str, AttributeValue], Any], None]:
     return mapper
 
 
-def _float(attribute: str) -> Callable[[dict[str, AttributeValue], Any], None]:
+def float_parameter(attribute: str) -> ParameterMapper:
+    """A mapper that sets `attribute` to a (finite) number argument."""
+
     def mapper(attrs: dict[str, AttributeValue], value: Any) -> None:
         number = as_float(value)
         if number is not None:
@@ -69,9 +77,8 @@ def _float(attribute: str) -> Callable[[dict[str, AttributeValue], Any], None]:
     return mapper
 
 
-def _int(
-    attribute: str, *, overrides: bool = True, count: bool = True
-) -> Callable[[dict[str, AttributeValue], Any], None]:
+def int_parameter(attribute: str, *, overrides: bool = True, count: bool = True) -> ParameterMapper:
+    """A mapper that sets `attribute` to an int argument (a non-negative count unless `count=False`)."""
     check = as_count if count else as_int
 
     def mapper(attrs: dict[str, AttributeValue], value: Any) -> None:
@@ -90,7 +97,8 @@ def _stop(attrs: dict[str, AttributeValue], value: Any) -> None:
         attrs[gen_ai.GEN_AI_REQUEST_STOP_SEQUENCES] = as_texts(value)
 
 
-def _stream(attrs: dict[str, AttributeValue], value: Any) -> None:
+def stream_parameter(attrs: dict[str, AttributeValue], value: Any) -> None:
+    """Map `stream` (anything but True is a plain call)."""
     attrs[gen_ai.GEN_AI_REQUEST_STREAM] = value is True
 
 
@@ -100,32 +108,38 @@ def _response_format(attrs: dict[str, AttributeValue], value: Any) -> None:
         attrs[gen_ai.GEN_AI_OUTPUT_TYPE] = output_type
 
 
-def _store(attrs: dict[str, AttributeValue], value: Any) -> None:
-    if isinstance(value, bool):
-        attrs[semconv.OPENAI_REQUEST_STORE] = value
+def flag_parameter(attribute: str) -> ParameterMapper:
+    """A mapper that sets `attribute` to a boolean argument."""
+
+    def mapper(attrs: dict[str, AttributeValue], value: Any) -> None:
+        if isinstance(value, bool):
+            attrs[attribute] = value
+
+    return mapper
 
 
-def _metadata(attrs: dict[str, AttributeValue], value: Any) -> None:
+def metadata_parameter(attrs: dict[str, AttributeValue], value: Any) -> None:
+    """Map `metadata`: one attribute per string pair."""
     attrs.update(metadata_attributes(value))
 
 
-_PARAMETERS: dict[str, Callable[[dict[str, AttributeValue], Any], None]] = {
-    "model": _string(gen_ai.GEN_AI_REQUEST_MODEL),
-    "temperature": _float(gen_ai.GEN_AI_REQUEST_TEMPERATURE),
-    "top_p": _float(gen_ai.GEN_AI_REQUEST_TOP_P),
-    "frequency_penalty": _float(gen_ai.GEN_AI_REQUEST_FREQUENCY_PENALTY),
-    "presence_penalty": _float(gen_ai.GEN_AI_REQUEST_PRESENCE_PENALTY),
+_PARAMETERS: dict[str, ParameterMapper] = {
+    "model": text_parameter(gen_ai.GEN_AI_REQUEST_MODEL),
+    "temperature": float_parameter(gen_ai.GEN_AI_REQUEST_TEMPERATURE),
+    "top_p": float_parameter(gen_ai.GEN_AI_REQUEST_TOP_P),
+    "frequency_penalty": float_parameter(gen_ai.GEN_AI_REQUEST_FREQUENCY_PENALTY),
+    "presence_penalty": float_parameter(gen_ai.GEN_AI_REQUEST_PRESENCE_PENALTY),
     # max_completion_tokens replaced max_tokens; when both are passed, it is the one that counts.
-    "max_completion_tokens": _int(gen_ai.GEN_AI_REQUEST_MAX_TOKENS),
-    "max_tokens": _int(gen_ai.GEN_AI_REQUEST_MAX_TOKENS, overrides=False),
-    "seed": _int(gen_ai.GEN_AI_REQUEST_SEED, count=False),
-    "n": _int(gen_ai.GEN_AI_REQUEST_CHOICE_COUNT),
+    "max_completion_tokens": int_parameter(gen_ai.GEN_AI_REQUEST_MAX_TOKENS),
+    "max_tokens": int_parameter(gen_ai.GEN_AI_REQUEST_MAX_TOKENS, overrides=False),
+    "seed": int_parameter(gen_ai.GEN_AI_REQUEST_SEED, count=False),
+    "n": int_parameter(gen_ai.GEN_AI_REQUEST_CHOICE_COUNT),
     "stop": _stop,
-    "stream": _stream,
+    "stream": stream_parameter,
     "response_format": _response_format,
-    "service_tier": _string(openai_attrs.OPENAI_REQUEST_SERVICE_TIER),
-    "store": _store,
-    "metadata": _metadata,
+    "service_tier": text_parameter(openai_attrs.OPENAI_REQUEST_SERVICE_TIER),
+    "store": flag_parameter(semconv.OPENAI_REQUEST_STORE),
+    "metadata": metadata_parameter,
 }
 
 
