@@ -16,6 +16,7 @@ import pytest
 from opentelemetry.trace import StatusCode
 
 from chatspan.instrumentation import call as call_module
+from chatspan.instrumentation import kinds
 from tests.support.recording import attributes, instrumented
 from tests.support.transport import mock_client, response
 
@@ -70,7 +71,7 @@ def test_a_mapping_that_raises_still_ends_the_span_with_its_headers(monkeypatch:
     def broken(completion: object) -> dict[str, Any]:
         raise RuntimeError("mapping bug")
 
-    monkeypatch.setattr(call_module, "completion_attributes", broken)
+    monkeypatch.setattr(kinds, "completion_attributes", broken)
     with instrumented() as recording:
         client = answer(200, COMPLETION)
         result = client.chat.completions.create(

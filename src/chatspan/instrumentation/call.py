@@ -1,12 +1,16 @@
-"""One logical chat call: its span, its metrics, and the single place where both end."""
+"""One logical model call: its span, its metrics, and the single place where both end.
+
+A chat completion, a Responses call and a retrieve of a stored response differ only in how their
+request and result map to attributes (`CallKind`); the span's lifecycle is the same.
+"""
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from opentelemetry.semconv._incubating.attributes import gen_ai_attributes as gen_ai
 from opentelemetry.semconv.attributes import error_attributes, server_attributes
@@ -16,10 +20,8 @@ from opentelemetry.util.types import AttributeValue
 from chatspan import semconv
 from chatspan.instrumentation.metrics import Instruments
 from chatspan.mapping._values import as_count
-from chatspan.mapping.completion import completion_attributes, response_attributes
 from chatspan.mapping.errors import exception_event_attributes
 from chatspan.mapping.headers import header_attributes, parse_count
-from chatspan.mapping.messages import output_message_attributes
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +35,40 @@ _METRIC_KEYS = (
     server_attributes.SERVER_ADDRESS,
     server_attributes.SERVER_PORT,
 )
+
+
+class StreamAccumulator(Protocol):
+    """What a stream proxy keeps of the chunks or events it passes on, for the span's end."""
+
+    first_chunk_after: float | None
+
+    def is_output(self, item: Any) -> bool:
+        """Whether `item` carries output (what the time to the first chunk waits for)."""
+
+    def add(self, item: Any) -> None:
+        """Take one chunk or event into account (any field may be missing or mistyped)."""
+
+    def attributes(self) -> dict[str, AttributeValue]:
+        """The response attributes the stream told, content included when capture is on."""
+
+
+@dataclass(frozen=True)
+class CallKind:
+    """How one API's calls map: the request, the span name, the result, a stream's items."""
+
+    name: str
+    request_attributes: Callable[[Mapping[str, Any]], dict[str, AttributeValue]]
+    span_name: Callable[[Mapping[str, Any]], str]
+    input_content: Callable[[Mapping[str, Any]], dict[str, AttributeValue]]
+    """The request's content attributes, recorded only with content capture on."""
+    result_attributes: Callable[[Any, bool], dict[str, AttributeValue]]
+    """(parsed result, capture content) -> attributes; `error.type` among them marks a failure."""
+    accumulator: Callable[[bool], StreamAccumulator]
+    """(capture content) -> what a stream proxy of this kind accumulates."""
+    stores_by_default: bool = False
+    """Whether a request without `store` is stored (the Responses API's default)."""
+    usage_option: bool = False
+    """Whether `stream_options.include_usage` exists (CHATSPAN_STREAM_INCLUDE_USAGE applies)."""
 
 
 @dataclass
@@ -72,6 +108,7 @@ class ChatCall:
         "_pending",
         "_started",
         "injected_usage",
+        "kind",
         "span",
         "telemetry",
     )
@@ -82,11 +119,13 @@ class ChatCall:
         span: Span,
         request_attributes: Mapping[str, AttributeValue],
         *,
+        kind: CallKind,
         injected_usage: bool,
         client: object = None,
     ) -> None:
         self.telemetry = telemetry
         self.span = span
+        self.kind = kind
         self.injected_usage = injected_usage
         # Kept to read its credentials only when an exception is recorded (they are scrubbed out).
         self._client = client
@@ -118,37 +157,26 @@ class ChatCall:
         if requests_left is not None or tokens_left is not None:
             self.telemetry.instruments.headroom.update(self._metric_attributes, requests_left, tokens_left)
 
-    def complete(self, completion: Any) -> None:
-        """End the call with a whole `ChatCompletion`."""
+    def complete(self, result: Any) -> None:
+        """End the call with its whole parsed result (a `ChatCompletion`, a `Response`)."""
         if self._ended:
             return
         attrs: dict[str, AttributeValue] | None = None
         try:
-            attrs = completion_attributes(completion)
-            if self.telemetry.capture_content:
-                choices = getattr(completion, "choices", None) or ()
-                attrs.update(output_message_attributes(choices))
+            attrs = self.kind.result_attributes(result, self.telemetry.capture_content)
         except Exception:
-            logger.debug("chatspan: mapping a completion failed; the span ends without it", exc_info=True)
+            logger.debug("chatspan: mapping a result failed; the span ends without it", exc_info=True)
         self.end(attrs)
 
-    def complete_stream(
-        self,
-        *,
-        response_fields: Mapping[str, Any],
-        first_chunk_after: float | None,
-        choices: Iterable[Any],
-    ) -> None:
-        """End the call with what a stream's chunks carried."""
+    def complete_stream(self, accumulator: StreamAccumulator) -> None:
+        """End the call with what a stream's chunks or events carried."""
         if self._ended:
             return
         attrs: dict[str, AttributeValue] = {}
-        if first_chunk_after is not None:
-            attrs[gen_ai.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] = first_chunk_after
+        if accumulator.first_chunk_after is not None:
+            attrs[gen_ai.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] = accumulator.first_chunk_after
         try:
-            attrs.update(response_attributes(**response_fields))
-            if self.telemetry.capture_content:
-                attrs.update(output_message_attributes(choices))
+            attrs.update(accumulator.attributes())
         except Exception:
             logger.debug("chatspan: mapping a stream failed; the span ends without it", exc_info=True)
         self.end(attrs)
@@ -198,6 +226,12 @@ class ChatCall:
         try:
             if attrs:
                 final.update(attrs)
+                error_type = attrs.get(error_attributes.ERROR_TYPE)
+                if isinstance(error_type, str) and error_attributes.ERROR_TYPE not in self._metric_attributes:
+                    # A result that reports its own failure (a Response whose status is failed);
+                    # fail() has set the status and the metric attribute already.
+                    self.span.set_status(Status(StatusCode.ERROR, error_type))
+                    self._metric_attributes[error_attributes.ERROR_TYPE] = error_type
             if final:
                 self.span.set_attributes(final)
         except Exception:

@@ -15,12 +15,13 @@ from opentelemetry.trace import get_tracer
 from wrapt import wrap_function_wrapper
 
 from chatspan import environment_variables as env
-from chatspan.instrumentation.call import Telemetry
+from chatspan.instrumentation.call import CallKind, Telemetry
+from chatspan.instrumentation.kinds import CHAT, RESPONSES, RETRIEVE_RESPONSE
 from chatspan.instrumentation.metrics import create_instruments
 from chatspan.instrumentation.wrappers import (
     ResultTypes,
-    async_chat_wrapper,
-    chat_wrapper,
+    async_call_wrapper,
+    call_wrapper,
     process_response_hook,
 )
 from chatspan.package import _instruments
@@ -28,20 +29,33 @@ from chatspan.version import __version__
 
 logger = logging.getLogger(__name__)
 
-# (module, class, method, kind). Modules and methods missing from the installed SDK are skipped:
-# `parse` lived under `beta` until 1.9x, and a future SDK may drop either.
-_TABLE = (
-    ("openai.resources.chat.completions", "Completions", "create", "sync"),
-    ("openai.resources.chat.completions", "AsyncCompletions", "create", "async"),
-    ("openai.resources.chat.completions", "Completions", "parse", "sync"),
-    ("openai.resources.chat.completions", "AsyncCompletions", "parse", "async"),
-    ("openai.resources.beta.chat.completions", "Completions", "parse", "sync"),
-    ("openai.resources.beta.chat.completions", "AsyncCompletions", "parse", "async"),
-    ("openai._base_client", "SyncAPIClient", "_process_response", "hook"),
-    ("openai._base_client", "AsyncAPIClient", "_process_response", "hook"),
-    # A chat request that reaches request() unseen came through an accessor cached before instrument().
-    ("openai._base_client", "SyncAPIClient", "request", "request"),
-    ("openai._base_client", "AsyncAPIClient", "request", "async_request"),
+_CHAT = "openai.resources.chat.completions"
+_BETA_CHAT = "openai.resources.beta.chat.completions"
+_RESPONSES = "openai.resources.responses"
+_CLIENT = "openai._base_client"
+
+# (module, class, method, mode, kind). Modules and methods missing from the installed SDK are
+# skipped: `parse` lived under `beta` until 1.9x, the Responses API arrived after 1.63 and grew
+# through 1.x (`responses.stream()` calls `create`/`retrieve`, so it needs no entry of its own).
+# `request` entries have no kind: they find it from the request's method and path.
+_TABLE: tuple[tuple[str, str, str, str, CallKind | None], ...] = (
+    (_CHAT, "Completions", "create", "sync", CHAT),
+    (_CHAT, "AsyncCompletions", "create", "async", CHAT),
+    (_CHAT, "Completions", "parse", "sync", CHAT),
+    (_CHAT, "AsyncCompletions", "parse", "async", CHAT),
+    (_BETA_CHAT, "Completions", "parse", "sync", CHAT),
+    (_BETA_CHAT, "AsyncCompletions", "parse", "async", CHAT),
+    (_RESPONSES, "Responses", "create", "sync", RESPONSES),
+    (_RESPONSES, "AsyncResponses", "create", "async", RESPONSES),
+    (_RESPONSES, "Responses", "parse", "sync", RESPONSES),
+    (_RESPONSES, "AsyncResponses", "parse", "async", RESPONSES),
+    (_RESPONSES, "Responses", "retrieve", "sync", RETRIEVE_RESPONSE),
+    (_RESPONSES, "AsyncResponses", "retrieve", "async", RETRIEVE_RESPONSE),
+    (_CLIENT, "SyncAPIClient", "_process_response", "hook", None),
+    (_CLIENT, "AsyncAPIClient", "_process_response", "hook", None),
+    # A model request that reaches request() unseen came through an accessor cached earlier.
+    (_CLIENT, "SyncAPIClient", "request", "sync", None),
+    (_CLIENT, "AsyncAPIClient", "request", "async", None),
 )
 
 
@@ -67,18 +81,18 @@ class ChatspanInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             wrapped: list[tuple[type, str]] = []
             self._telemetry = _telemetry(kwargs)
             types = _result_types()
-            wrappers: dict[str, Callable[..., Any]] = {
-                "sync": chat_wrapper(self._telemetry, types),
-                "async": async_chat_wrapper(self._telemetry, types),
-                "hook": process_response_hook,
-                "request": chat_wrapper(self._telemetry, types, at_request=True),
-                "async_request": async_chat_wrapper(self._telemetry, types, at_request=True),
-            }
-            for module_name, class_name, method, kind in _TABLE:
+            telemetry = self._telemetry
+            for module_name, class_name, method, mode, kind in _TABLE:
                 owner = _find_class(module_name, class_name)
                 if owner is None or not callable(getattr(owner, method, None)):
                     continue
-                wrap_function_wrapper(owner, method, wrappers[kind])
+                if mode == "hook":
+                    wrapper: Callable[..., Any] = process_response_hook
+                elif mode == "async":
+                    wrapper = async_call_wrapper(telemetry, types, kind)
+                else:
+                    wrapper = call_wrapper(telemetry, types, kind)
+                wrap_function_wrapper(owner, method, wrapper)
                 wrapped.append((owner, method))
                 self._wrapped = tuple(wrapped)
         except Exception:

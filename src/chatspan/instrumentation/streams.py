@@ -11,8 +11,11 @@ import logging
 from typing import Any
 
 import wrapt
+from opentelemetry.util.types import AttributeValue
 
 from chatspan.instrumentation.call import ChatCall, guarded
+from chatspan.mapping.completion import response_attributes
+from chatspan.mapping.messages import output_message_attributes
 
 logger = logging.getLogger(__name__)
 
@@ -21,8 +24,8 @@ logger = logging.getLogger(__name__)
 _CHUNK, _USAGE = object(), object()
 
 
-class StreamAccumulator:
-    """What a stream's chunks say about the whole completion; content only when capture is on."""
+class ChunkAccumulator:
+    """What a chat stream's chunks say about the whole completion; content only when capture is on."""
 
     __slots__ = (
         "capture",
@@ -48,6 +51,10 @@ class StreamAccumulator:
         self.first_chunk_after: float | None = None
         self.finish_reasons: dict[int, object] = {}
         self.choices: dict[int, dict[str, Any]] = {}
+
+    def is_output(self, chunk: Any) -> bool:
+        """Every chunk counts for the time to the first one."""
+        return True
 
     def add(self, chunk: Any) -> None:
         """Take one `ChatCompletionChunk` into account (any field may be missing or null)."""
@@ -101,6 +108,13 @@ class StreamAccumulator:
             "system_fingerprint": self.system_fingerprint,
         }
 
+    def attributes(self) -> dict[str, AttributeValue]:
+        """The completion's response attributes (and output messages with capture on)."""
+        attrs = response_attributes(**self.response_fields())
+        if self.capture:
+            attrs.update(output_message_attributes(self.output_choices()))
+        return attrs
+
     def output_choices(self) -> list[dict[str, Any]]:
         """The accumulated messages in the shape of response choices (for content capture)."""
         choices = []
@@ -131,7 +145,7 @@ class _StreamState:
 
     def __init__(self, call: ChatCall) -> None:
         self.call = call
-        self.accumulator = StreamAccumulator(call.telemetry.capture_content)
+        self.accumulator = call.kind.accumulator(call.telemetry.capture_content)
 
     def take(self, chunk: Any) -> bool:
         """Record a chunk; False for a usage-only chunk when chatspan asked for usage.
@@ -141,7 +155,7 @@ class _StreamState:
         """
         try:
             accumulator = self.accumulator
-            if accumulator.first_chunk_after is None:
+            if accumulator.first_chunk_after is None and accumulator.is_output(chunk):
                 accumulator.first_chunk_after = self.call.elapsed()
                 self.call.record_first_chunk(accumulator.first_chunk_after)
             accumulator.add(chunk)
@@ -158,16 +172,7 @@ class _StreamState:
         call = self.call
         if call.ended:
             return
-        accumulator = self.accumulator
-        guarded(
-            "ending a stream span",
-            lambda: call.complete_stream(
-                response_fields=accumulator.response_fields(),
-                first_chunk_after=accumulator.first_chunk_after,
-                choices=accumulator.output_choices() if accumulator.capture else (),
-            ),
-            None,
-        )
+        guarded("ending a stream span", lambda: call.complete_stream(self.accumulator), None)
         if not call.ended:
             guarded("ending a stream span", call.end, None)
 

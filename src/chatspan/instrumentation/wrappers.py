@@ -20,17 +20,12 @@ from opentelemetry.trace import Span, SpanKind
 from opentelemetry.util.types import AttributeValue
 
 from chatspan import semconv
-from chatspan.instrumentation.call import ChatCall, Telemetry, guarded
+from chatspan.instrumentation.call import CallKind, ChatCall, Telemetry, guarded
+from chatspan.instrumentation.kinds import CHAT, RESPONSES, RETRIEVE_RESPONSE
 from chatspan.instrumentation.responses import AsyncStreamedResponse, RawResponse, StreamedResponse
 from chatspan.instrumentation.streams import AsyncChatStream, ChatStream
 from chatspan.mapping._values import field, given
-from chatspan.mapping.messages import input_message_attributes
-from chatspan.mapping.request import (
-    opt_in_request_attributes,
-    request_attributes,
-    server_attributes,
-    span_name,
-)
+from chatspan.mapping.request import server_attributes
 from chatspan.mapping.traceparent import metadata_with_traceparent
 
 logger = logging.getLogger(__name__)
@@ -65,22 +60,20 @@ class ResultTypes:
         )
 
 
-def chat_wrapper(
-    telemetry: Telemetry, types: ResultTypes, *, at_request: bool = False
+def call_wrapper(
+    telemetry: Telemetry, types: ResultTypes, kind: CallKind | None
 ) -> Callable[[Wrapped, Any, Any, Any], Any]:
-    """Build the wrapt wrapper for sync `create()` / `parse()`, or (`at_request`) the client's `request()`.
+    """Build the wrapt wrapper for a sync resource method of `kind`, or (None) for `request()`.
 
-    At `request()` it only acts on a chat completion request that no `create()`/`parse()` wrapper saw:
-    one made through a `with_raw_response`/`with_streaming_response` accessor that the SDK cached
-    (with the bound method inside it) before `instrument()` or in an earlier instrumentation.
+    At the client's `request()` it only acts on a model call that no resource wrapper saw: one made
+    through a `with_raw_response`/`with_streaming_response` accessor that the SDK cached (with the
+    bound method inside it) before `instrument()` or in an earlier instrumentation.
     """
-
-    start = _start_at_request if at_request else _start
 
     def wrapper(wrapped: Wrapped, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         if not telemetry.active or _current_call.get() is not None:
             return wrapped(*args, **kwargs)
-        started = start(telemetry, instance, args, kwargs)
+        started = _start(telemetry, kind, instance, args, kwargs)
         if started is None:
             return wrapped(*args, **kwargs)
         call_args, call_kwargs, call = started
@@ -99,17 +92,15 @@ def chat_wrapper(
     return wrapper
 
 
-def async_chat_wrapper(
-    telemetry: Telemetry, types: ResultTypes, *, at_request: bool = False
+def async_call_wrapper(
+    telemetry: Telemetry, types: ResultTypes, kind: CallKind | None
 ) -> Callable[[Wrapped, Any, Any, Any], Awaitable[Any]]:
-    """Build the wrapt wrapper for async `create()` / `parse()`, or (`at_request`) `request()`."""
-
-    start = _start_at_request if at_request else _start
+    """Build the wrapt wrapper for an async resource method of `kind`, or (None) for `request()`."""
 
     async def wrapper(wrapped: Wrapped, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         if not telemetry.active or _current_call.get() is not None:
             return await wrapped(*args, **kwargs)
-        started = start(telemetry, instance, args, kwargs)
+        started = _start(telemetry, kind, instance, args, kwargs)
         if started is None:
             return await wrapped(*args, **kwargs)
         call_args, call_kwargs, call = started
@@ -155,35 +146,53 @@ def _fail(call: ChatCall, error: BaseException) -> None:
         logger.debug("chatspan: recording an error failed; the error is raised untouched", exc_info=True)
 
 
+Started = tuple[tuple[Any, ...], dict[str, Any], ChatCall]
+"""What a started call is made with: the (possibly changed) arguments, and the call itself."""
+
+
 def _start(
-    telemetry: Telemetry, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
-) -> tuple[tuple[Any, ...], dict[str, Any], ChatCall] | None:
-    """Start the call of `create()`/`parse()` on the resource `instance`: its keywords are the request."""
-    started = _start_call(telemetry, getattr(instance, "_client", None), kwargs, kwargs.get("extra_headers"))
+    telemetry: Telemetry, kind: CallKind | None, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> Started | None:
+    """Start the call of a resource method (its keywords are the request), or of `request()`."""
+    if kind is None:
+        return _start_at_request(telemetry, instance, args, kwargs)
+    client = getattr(instance, "_client", None)
+    started = _start_call(telemetry, kind, client, kwargs, kwargs.get("extra_headers"))
     if started is None:
         return None
     call, sent = started
     return args, sent, call
 
 
-_CHAT_PATH = "/chat/completions"
+def _request_kind(method: object, path: object) -> CallKind | None:
+    """The kind of call an SDK request is (by method and path), or None for other endpoints."""
+    if not isinstance(path, str) or not isinstance(method, str):
+        return None
+    method = method.lower()
+    if method == "post":
+        return {"/chat/completions": CHAT, "/responses": RESPONSES}.get(path)
+    if method == "get" and path.startswith("/responses/") and path.count("/") == 2:
+        return RETRIEVE_RESPONSE
+    return None
 
 
 def _start_at_request(
     telemetry: Telemetry, client: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
-) -> tuple[tuple[Any, ...], dict[str, Any], ChatCall] | None:
-    """Start the call of a chat request that reached `client.request()` unseen; None for others.
+) -> Started | None:
+    """Start the call of a model request that reached `client.request()` unseen; None for others.
 
     `request(cast_to, options, ...)` is looked up on the client class at every call (the resources
-    cache `client.post` itself), and its `options` carry the path, the JSON body and the headers.
+    cache `client.post` itself), and its `options` carry the method, path, JSON body and headers.
     """
     options = args[1] if len(args) > 1 else kwargs.get("options")
-    body = getattr(options, "json_data", None)
-    if getattr(options, "url", None) != _CHAT_PATH or not isinstance(body, dict):
+    kind = _request_kind(getattr(options, "method", None), getattr(options, "url", None))
+    if kind is None:
         return None
-    if str(getattr(options, "method", "")).lower() != "post":
+    # A retrieve's arguments (stream, starting_after) are query parameters; the others' the body.
+    body = getattr(options, "params" if kind is RETRIEVE_RESPONSE else "json_data", None)
+    if not isinstance(body, dict):
         return None
-    started = _start_call(telemetry, client, body, getattr(options, "headers", None))
+    started = _start_call(telemetry, kind, client, body, getattr(options, "headers", None))
     if started is None:
         return None
     call, sent = started
@@ -198,23 +207,22 @@ def _start_at_request(
 
 
 def _start_call(
-    telemetry: Telemetry, client: Any, request: dict[str, Any], extra_headers: object
+    telemetry: Telemetry, kind: CallKind, client: Any, request: dict[str, Any], extra_headers: object
 ) -> tuple[ChatCall, dict[str, Any]] | None:
-    """Open the span of one chat call; return it with the request to send (changed only when opted in)."""
+    """Open the span of one call; return it with the request to send (changed only when opted in)."""
 
     def start_span() -> tuple[dict[str, AttributeValue], Span]:
-        attributes = request_attributes(request)
+        attributes = kind.request_attributes(request)
         attributes[semconv.CHATSPAN_SOURCE] = SOURCE_LIVE
         attributes.update(_server(client))
         if telemetry.capture_content:
-            attributes.update(input_message_attributes(request.get("messages")))
-            attributes.update(opt_in_request_attributes(request.get("tools"), request.get("user")))
+            attributes.update(kind.input_content(request))
         span = telemetry.tracer.start_span(
-            span_name(request.get("model")), kind=SpanKind.CLIENT, attributes=attributes
+            kind.span_name(request), kind=SpanKind.CLIENT, attributes=attributes
         )
         return attributes, span
 
-    started = guarded("starting a chat span", start_span, None)
+    started = guarded("starting a span", start_span, None)
     if started is None:
         return None
     attributes, span = started
@@ -222,10 +230,11 @@ def _start_call(
     if telemetry.include_usage or telemetry.link_stored:
         sent, injected_usage = guarded(
             "preparing the request",
-            lambda: _request_changes(telemetry, span, request, _raw_mode(extra_headers)),
+            lambda: _request_changes(telemetry, kind, span, request, _raw_mode(extra_headers)),
             (request, False),
         )
-    return ChatCall(telemetry, span, attributes, injected_usage=injected_usage, client=client), sent
+    call = ChatCall(telemetry, span, attributes, kind=kind, injected_usage=injected_usage, client=client)
+    return call, sent
 
 
 _server_cache: dict[int, tuple[object, dict[str, AttributeValue]]] = {}
@@ -248,12 +257,13 @@ def _server(client: Any) -> dict[str, AttributeValue]:
 
 
 def _request_changes(
-    telemetry: Telemetry, span: Span, kwargs: dict[str, Any], raw_mode: str | None
+    telemetry: Telemetry, kind: CallKind, span: Span, kwargs: dict[str, Any], raw_mode: str | None
 ) -> tuple[dict[str, Any], bool]:
     """The opt-in request changes: usage on streams, traceparent in stored metadata."""
     changed: dict[str, Any] | None = None
     injected_usage = False
-    if telemetry.include_usage and kwargs.get("stream") is True and raw_mode is None:
+    streams = kwargs.get("stream") is True
+    if telemetry.include_usage and kind.usage_option and streams and raw_mode is None:
         options = kwargs.get("stream_options")
         if not given(options):
             changed = {**kwargs, "stream_options": {"include_usage": True}}
@@ -261,7 +271,9 @@ def _request_changes(
         elif isinstance(options, Mapping) and "include_usage" not in options:
             changed = {**kwargs, "stream_options": {**options, "include_usage": True}}
             injected_usage = True
-    if telemetry.link_stored and kwargs.get("store") is True:
+    store = kwargs.get("store")
+    stored = store is True or (kind.stores_by_default and not given(store))
+    if telemetry.link_stored and stored and kind is not RETRIEVE_RESPONSE:
         metadata = kwargs.get("metadata")
         linked = metadata_with_traceparent(metadata if given(metadata) else None, span.get_span_context())
         if linked is None:
