@@ -402,3 +402,26 @@ def test_azure_client(rserver: DevServer, recording: Recording) -> None:
     attrs = attributes(recording.only_span())
     assert attrs["openai.api.type"] == "responses"
     assert str(attrs["gen_ai.response.id"]).startswith("resp_")
+
+
+@needs_responses
+def test_stream_helper_broken_off_ends_its_span_when_its_with_block_ends(
+    rclient: openai.OpenAI, recording: Recording
+) -> None:
+    with rclient.responses.stream(model=MODEL, input=INPUT) as stream:
+        for _event in stream:
+            break
+        assert recording.spans() == []
+    attrs = attributes(recording.only_span())
+    assert attrs["openai.response.status"] == "in_progress"
+    assert stream is not None
+
+
+@needs_responses
+async def test_async_stream_helper_broken_off_ends_its_span(rserver: DevServer, recording: Recording) -> None:
+    async with openai.AsyncOpenAI(base_url=rserver.base_url, api_key=API_KEY, max_retries=0) as client:
+        async with client.responses.stream(model=MODEL, input=INPUT) as stream:
+            async for _event in stream:
+                break
+        assert len(recording.spans()) == 1
+        assert stream is not None

@@ -209,3 +209,25 @@ async def test_stream_helper_async(async_client: openai.AsyncOpenAI, recording: 
         final = await stream.get_final_completion()
     attrs = assert_chat_span(recording.only_span(), stream=True)
     assert attrs["gen_ai.response.id"] == final.id
+
+
+def test_stream_helper_broken_off_ends_its_span_when_its_with_block_ends(
+    client: openai.OpenAI, recording: Recording
+) -> None:
+    # The helper closes the stream's HTTP response, not the stream: that must end the span too.
+    with chat_resource(client, "stream")(model=MODEL, messages=MESSAGES) as stream:
+        for _event in stream:
+            break
+        assert recording.spans() == []
+    assert len(recording.spans()) == 1, "ended at the with block's end, not left to garbage collection"
+    assert stream is not None
+
+
+async def test_async_stream_helper_broken_off_ends_its_span_when_its_with_block_ends(
+    async_client: openai.AsyncOpenAI, recording: Recording
+) -> None:
+    async with chat_resource(async_client, "stream")(model=MODEL, messages=MESSAGES) as stream:
+        async for _event in stream:
+            break
+    assert len(recording.spans()) == 1
+    assert stream is not None

@@ -180,6 +180,35 @@ class _StreamState:
         guarded("recording a stream error", lambda: self.call.fail(error), None)
 
 
+class _ClosingResponse(wrapt.ObjectProxy):
+    """The HTTP response of a proxied stream: closing it ends the span, as closing the stream does.
+
+    The SDK's stream helpers (`chat.completions.stream()`, `responses.stream()`) keep the stream's
+    `.response` and close that, not the stream, when their `with` block ends or they are closed.
+    """
+
+    def __init__(self, response: Any, state: _StreamState) -> None:
+        super().__init__(response)
+        self._self_state = state
+
+    def close(self) -> None:
+        try:
+            self.__wrapped__.close()
+        finally:
+            self._self_state.finish()
+
+    async def aclose(self) -> None:
+        try:
+            await self.__wrapped__.aclose()
+        finally:
+            self._self_state.finish()
+
+
+def _closing_response(stream: Any, state: _StreamState) -> Any:
+    response = stream.response
+    return guarded("wrapping a stream's response", lambda: _ClosingResponse(response, state), response)
+
+
 class ChatStream(wrapt.ObjectProxy):
     """Proxy for `openai.Stream[ChatCompletionChunk]`."""
 
@@ -192,6 +221,10 @@ class ChatStream(wrapt.ObjectProxy):
         self._self_next = iterator.__next__ if hasattr(iterator, "__next__") else stream.__next__
         # What came after a held-back usage-only chunk (at most one item), delivered next.
         self._self_after_usage: list[tuple[object, Any]] = []
+
+    @property
+    def response(self) -> Any:
+        return _closing_response(self.__wrapped__, self._self_state)
 
     def __iter__(self) -> ChatStream:
         return self
@@ -258,6 +291,10 @@ class AsyncChatStream(wrapt.ObjectProxy):
         super().__init__(stream)
         self._self_state = _StreamState(call)
         self._self_after_usage: list[tuple[object, Any]] = []
+
+    @property
+    def response(self) -> Any:
+        return _closing_response(self.__wrapped__, self._self_state)
 
     def __aiter__(self) -> AsyncChatStream:
         return self
