@@ -11,6 +11,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import openai
 import pytest
@@ -161,6 +162,9 @@ def httpx_remote_protocol_error() -> type[Exception]:
         (["--seed-stored", "-1"], "--seed-stored must be at least 0"),
         (["--seed-days", "0", "--seed-stored", "3"], "--seed-days above 0"),
         (["--fault", "list:hang=9999"], "at most 600 seconds"),
+        (["--background-seconds", "-1"], "--background-seconds must be at least 0"),
+        (["--background-seconds", "nan"], "--background-seconds must be at least 0"),
+        (["--fault", "chat:fail-after=2"], "only responses and responses.retrieve send"),
     ],
 )
 def test_refuses_bad_seeding_arguments(args: list[str], message: str) -> None:
@@ -170,3 +174,22 @@ def test_refuses_bad_seeding_arguments(args: list[str], message: str) -> None:
     assert stdout == ""
     assert message in stderr
     assert "Traceback" not in stderr
+
+
+@pytest.mark.slow
+def test_background_seconds_paces_background_responses() -> None:
+    """`--background-seconds 0`: a background response is queued when created and done when asked."""
+    process = _start("--port", "0", "--background-seconds", "0")
+    try:
+        match = LINE.match(_first_line(process).rstrip("\n"))
+        assert match
+        with openai.OpenAI(base_url=match.group(1), api_key="sk-test", timeout=10, max_retries=0) as client:
+            created: Any = client.post(
+                "/responses", cast_to=object, body={"model": "gpt-4o-mini", "input": "hi", "background": True}
+            )
+            retrieved: Any = client.get(f"/responses/{created['id']}", cast_to=object)
+        assert (created["status"], retrieved["status"]) == ("queued", "completed")
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=WAIT)
+    assert process.returncode == 0

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from chatspan.devserver import DevServer, FaultSyntaxError
+from chatspan.devserver.faults import parse_faults, plan_faults
 from chatspan.devserver.response_store import ResponseStore, StoredResponse
 from tests.devserver.rawhttp import RawResponse, chat, request, responses
 from tests.devserver.test_http import _assert_openai_headers
@@ -509,3 +510,9 @@ def test_untargeted_faults_hit_model_calls_only(server: DevServer) -> None:
 def test_unreadable_responses_faults(server: DevServer, text: str, message: str) -> None:
     with pytest.raises(FaultSyntaxError, match=message):
         server.set_faults([text])
+
+
+def test_fail_after_faults_combine_to_the_earliest() -> None:
+    plan = plan_faults(parse_faults("fail-after=5, fail-after=2, drop-after=9"), retry_count=0)
+    assert (plan.fail_after, plan.drop_after) == (2, 9)
+    assert plan_faults(parse_faults("fail-after=2;times=1"), retry_count=1).fail_after is None

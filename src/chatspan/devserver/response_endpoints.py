@@ -180,11 +180,11 @@ def cancel_response(state: ServerState, response_id: str) -> JsonAnswer:
 
     A finished background response comes back unchanged; a foreground one cannot be cancelled (400).
     """
-    record = _stored(state, response_id)
+    now = state.clock()
+    # Only a queued or in-progress background response changes, so asking the store first is safe.
+    record = state.responses.cancel(response_id, now, state.background_seconds)
+    if record is None:
+        raise response_not_found(response_id)
     if not record.background:
         raise invalid_request("Cannot cancel a synchronous response.")
-    now = state.clock()
-    cancelled = state.responses.cancel(response_id, now, state.background_seconds)
-    if cancelled is None:
-        raise response_not_found(response_id)
-    return JsonAnswer(response_view(cancelled, now, state.background_seconds))
+    return JsonAnswer(response_view(record, now, state.background_seconds))
