@@ -24,3 +24,17 @@ Default `false`."""
 def env_flag(value: str | None) -> bool:
     """Read a boolean environment value the way OpenTelemetry does: only `true` (any case) is on."""
     return value is not None and value.strip().lower() == "true"
+
+
+OTEL_SEMCONV_STABILITY_OPT_IN = "OTEL_SEMCONV_STABILITY_OPT_IN"
+"""A comma-separated list, read as the official OpenTelemetry instrumentations read it: with
+`gen_ai_latest_experimental` in it, chatspan emits the GenAI conventions as they stand in their own
+repository (`gen_ai.client.inference.*` metrics, usage counters per token type,
+`gen_ai.usage.cache_write.input_tokens`) instead of the earlier names. Default: the earlier names."""
+
+GEN_AI_LATEST_EXPERIMENTAL = "gen_ai_latest_experimental"
+
+
+def opts_in_to_latest_gen_ai(value: str | None) -> bool:
+    """Whether an OTEL_SEMCONV_STABILITY_OPT_IN value asks for the latest GenAI conventions."""
+    return value is not None and GEN_AI_LATEST_EXPERIMENTAL in (part.strip() for part in value.split(","))

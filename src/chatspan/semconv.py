@@ -73,6 +73,35 @@ OPENAI_RESPONSE_STATUS: Final = "openai.response.status"
 OPENAI_RESPONSE_ERROR_MESSAGE: Final = "openai.response.error.message"
 """str: the message of a failed Response's `error` (its `code` is `error.type`)."""
 
-OPERATION_RETRIEVE_RESPONSE: Final = "retrieve_response"
-"""`gen_ai.operation.name` of `responses.retrieve`: it fetches a stored response, it infers nothing,
-so it is no `chat` and reports no token usage (the create call already counted them)."""
+OPERATION_FETCH_RESPONSE: Final = "fetch_response"
+"""`gen_ai.operation.name` of `responses.retrieve`: the conventions' operation for fetching a stored
+response without inference (semantic-conventions-genai, 2026), which reports no token usage."""
+
+# The GenAI conventions as they moved to their own repository in 2026, emitted instead of the names
+# above under OTEL_SEMCONV_STABILITY_OPT_IN=gen_ai_latest_experimental (as the official
+# instrumentation does); opentelemetry.semconv does not have them yet.
+GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS: Final = "gen_ai.usage.cache_write.input_tokens"
+"""int: input tokens written to the provider's cache (was `gen_ai.usage.cache_creation.input_tokens`)."""
+
+GEN_AI_TOKEN_MODALITY: Final = "gen_ai.token.modality"
+"""str: the modality of counted tokens; OpenAI's usage does not break it down, so `unknown`."""
+
+METRIC_GEN_AI_CLIENT_INFERENCE_DURATION: Final = "gen_ai.client.inference.duration"
+METRIC_GEN_AI_CLIENT_INFERENCE_TIME_TO_FIRST_CHUNK: Final = "gen_ai.client.inference.time_to_first_chunk"
+METRIC_GEN_AI_CLIENT_INFERENCE_USAGE_INPUT_TOKENS: Final = "gen_ai.client.inference.usage.input_tokens"
+METRIC_GEN_AI_CLIENT_INFERENCE_USAGE_OUTPUT_TOKENS: Final = "gen_ai.client.inference.usage.output_tokens"
+METRIC_GEN_AI_CLIENT_INFERENCE_USAGE_CACHE_READ_INPUT_TOKENS: Final = (
+    "gen_ai.client.inference.usage.cache_read.input_tokens"
+)
+METRIC_GEN_AI_CLIENT_INFERENCE_USAGE_CACHE_WRITE_INPUT_TOKENS: Final = (
+    "gen_ai.client.inference.usage.cache_write.input_tokens"
+)
+METRIC_GEN_AI_CLIENT_INFERENCE_USAGE_REASONING_OUTPUT_TOKENS: Final = (
+    "gen_ai.client.inference.usage.reasoning.output_tokens"
+)
+METRIC_GEN_AI_CLIENT_INFERENCE_OPERATION_INPUT_TOKENS: Final = (
+    "gen_ai.client.inference.operation.input_tokens"
+)
+METRIC_GEN_AI_CLIENT_INFERENCE_OPERATION_OUTPUT_TOKENS: Final = (
+    "gen_ai.client.inference.operation.output_tokens"
+)

@@ -302,7 +302,7 @@ def test_accessors_cached_before_instrument_are_covered(rserver: DevServer) -> N
         raw.create(model=MODEL, input=INPUT).parse()
         raw.retrieve(client.responses.create(model=MODEL, input=INPUT).id).parse()
     names = [span.name for span in recording.spans()]
-    assert names == [f"chat {MODEL}", f"chat {MODEL}", "retrieve_response"]
+    assert names == [f"chat {MODEL}", f"chat {MODEL}", "fetch_response"]
     assert attributes(recording.spans()[0])["openai.request.store"] is True
 
 
@@ -313,9 +313,9 @@ def test_retrieve_is_its_own_operation_without_usage(rclient: openai.OpenAI, rec
     tokens_before = sum(p.sum for p in recording.metrics()["gen_ai.client.token.usage"])
     retrieved = rclient.responses.retrieve(created.id)
     span = recording.only_span()
-    assert span.name == "retrieve_response"
+    assert span.name == "fetch_response"
     attrs = attributes(span)
-    assert attrs["gen_ai.operation.name"] == "retrieve_response"
+    assert attrs["gen_ai.operation.name"] == "fetch_response"
     assert attrs["openai.api.type"] == "responses"
     assert attrs["gen_ai.response.id"] == retrieved.id == created.id
     assert attrs["openai.response.status"] == "completed"
@@ -332,7 +332,7 @@ def test_retrieve_stream_with_starting_after(rclient: openai.OpenAI, recording: 
     assert events and all(e.sequence_number > 2 for e in events)
     span = recording.only_span()
     attrs = attributes(span)
-    assert span.name == "retrieve_response"
+    assert span.name == "fetch_response"
     assert attrs["gen_ai.request.stream"] is True
     assert attrs["gen_ai.response.id"] == created.id
     assert not any(key.startswith("gen_ai.usage.") for key in attrs)

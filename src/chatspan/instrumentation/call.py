@@ -18,8 +18,9 @@ from opentelemetry.trace import Span, Status, StatusCode, Tracer
 from opentelemetry.util.types import AttributeValue
 
 from chatspan import semconv
-from chatspan.instrumentation.metrics import Instruments
+from chatspan.instrumentation.metrics import Instruments, LatestInstruments
 from chatspan.mapping._values import as_count
+from chatspan.mapping.conventions import rename_to_latest_conventions
 from chatspan.mapping.errors import exception_event_attributes
 from chatspan.mapping.headers import header_attributes, parse_count
 
@@ -69,6 +70,8 @@ class CallKind:
     """Whether a request without `store` is stored (the Responses API's default)."""
     usage_option: bool = False
     """Whether `stream_options.include_usage` exists (CHATSPAN_STREAM_INCLUDE_USAGE applies)."""
+    inference: bool = True
+    """Whether the call infers (and so counts tokens), as opposed to fetching a stored result."""
 
 
 @dataclass
@@ -226,6 +229,8 @@ class ChatCall:
         try:
             if attrs:
                 final.update(attrs)
+                if self.telemetry.instruments.latest is not None:
+                    rename_to_latest_conventions(final)
                 error_type = attrs.get(error_attributes.ERROR_TYPE)
                 if isinstance(error_type, str) and error_attributes.ERROR_TYPE not in self._metric_attributes:
                     # A result that reports its own failure (a Response whose status is failed);
@@ -250,16 +255,48 @@ class ChatCall:
         model = final.get(gen_ai.GEN_AI_RESPONSE_MODEL)
         if model is not None:
             attributes[gen_ai.GEN_AI_RESPONSE_MODEL] = model
-        instruments.operation_duration.record(self.elapsed(), attributes)
         processing = final.get(semconv.OPENAI_PROCESSING_DURATION)
         if isinstance(processing, float):
             instruments.processing_duration.record(processing, attributes)
+        latest = instruments.latest
+        if latest is not None:
+            self._record_latest_metrics(latest, final, attributes)
+            return
+        instruments.operation_duration.record(self.elapsed(), attributes)
+        token_usage = instruments.token_usage
+        if token_usage is None:
+            return
         input_tokens = final.get(gen_ai.GEN_AI_USAGE_INPUT_TOKENS)
         if isinstance(input_tokens, int):
-            instruments.token_usage.record(input_tokens, {**attributes, gen_ai.GEN_AI_TOKEN_TYPE: "input"})
+            token_usage.record(input_tokens, {**attributes, gen_ai.GEN_AI_TOKEN_TYPE: "input"})
         output_tokens = final.get(gen_ai.GEN_AI_USAGE_OUTPUT_TOKENS)
         if isinstance(output_tokens, int):
-            instruments.token_usage.record(output_tokens, {**attributes, gen_ai.GEN_AI_TOKEN_TYPE: "output"})
+            token_usage.record(output_tokens, {**attributes, gen_ai.GEN_AI_TOKEN_TYPE: "output"})
+
+    def _record_latest_metrics(
+        self,
+        latest: LatestInstruments,
+        final: Mapping[str, AttributeValue],
+        attributes: dict[str, AttributeValue],
+    ) -> None:
+        if not self.kind.inference:
+            # Fetching a stored response infers nothing: its duration only, and no tokens.
+            self.telemetry.instruments.operation_duration.record(self.elapsed(), attributes)
+            return
+        latest.inference_duration.record(self.elapsed(), attributes)
+        by_modality = {**attributes, semconv.GEN_AI_TOKEN_MODALITY: "unknown"}
+        for key, counter, always in latest.usage:
+            count = final.get(key)
+            if isinstance(count, int):
+                counter.add(count, by_modality)
+            elif always:
+                counter.add(0, by_modality)
+        input_tokens = final.get(gen_ai.GEN_AI_USAGE_INPUT_TOKENS)
+        if isinstance(input_tokens, int):
+            latest.input_tokens.record(input_tokens, attributes)
+        output_tokens = final.get(gen_ai.GEN_AI_USAGE_OUTPUT_TOKENS)
+        if isinstance(output_tokens, int):
+            latest.output_tokens.record(output_tokens, attributes)
 
 
 def _error_type(error: BaseException) -> str:

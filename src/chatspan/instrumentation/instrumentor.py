@@ -121,9 +121,10 @@ def _telemetry(kwargs: dict[str, Any]) -> Telemetry:
         kwargs.get("meter_provider"),
         schema_url="https://opentelemetry.io/schemas/1.37.0",
     )
+    latest = env.opts_in_to_latest_gen_ai(os.environ.get(env.OTEL_SEMCONV_STABILITY_OPT_IN))
     return Telemetry(
         tracer=tracer,
-        instruments=create_instruments(meter),
+        instruments=create_instruments(meter, latest_conventions=latest),
         capture_content=env.env_flag(os.environ.get(env.OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT)),
         include_usage=env.env_flag(os.environ.get(env.CHATSPAN_STREAM_INCLUDE_USAGE)),
         link_stored=env.env_flag(os.environ.get(env.CHATSPAN_LINK_STORED)),

@@ -89,8 +89,9 @@ RESPONSES = CallKind(
 RETRIEVE_RESPONSE = CallKind(
     name="responses.retrieve",
     request_attributes=retrieve_request_attributes,
-    span_name=lambda request: semconv.OPERATION_RETRIEVE_RESPONSE,
+    span_name=lambda request: semconv.OPERATION_FETCH_RESPONSE,
     input_content=_no_content,
     result_attributes=_retrieved,
     accumulator=lambda capture: ResponseEventAccumulator(capture, with_usage=False),
+    inference=False,
 )

@@ -8,7 +8,8 @@ import weakref
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
-from opentelemetry.metrics import CallbackOptions, Histogram, Meter, Observation
+from opentelemetry.metrics import CallbackOptions, Counter, Histogram, Meter, Observation
+from opentelemetry.semconv._incubating.attributes import gen_ai_attributes as gen_ai
 from opentelemetry.semconv._incubating.metrics import gen_ai_metrics
 from opentelemetry.util.types import AttributeValue
 
@@ -25,14 +26,31 @@ FIRST_CHUNK_BUCKETS = (
 
 
 @dataclass(frozen=True)
+class LatestInstruments:
+    """The inference metrics of the GenAI conventions as they stand now (opt-in)."""
+
+    inference_duration: Histogram
+    usage: tuple[tuple[str, Counter, bool], ...]
+    """(span attribute, counter, recorded as 0 when absent) per token type."""
+    input_tokens: Histogram
+    output_tokens: Histogram
+
+
+@dataclass(frozen=True)
 class Instruments:
-    """Every instrument one instrumentor records into."""
+    """Every instrument one instrumentor records into.
+
+    By default the GenAI conventions' earlier names (`gen_ai.client.operation.duration` for every
+    call, `gen_ai.client.token.usage` by `gen_ai.token.type`); with `latest`, inference calls go to
+    its instruments instead and `operation_duration` keeps only the others (a fetched response).
+    """
 
     operation_duration: Histogram
-    token_usage: Histogram
+    token_usage: Histogram | None
     time_to_first_chunk: Histogram
     processing_duration: Histogram
     headroom: Headroom
+    latest: LatestInstruments | None = None
 
 
 class Headroom:
@@ -79,8 +97,8 @@ def _call_if_alive(method: weakref.WeakMethod[Callable[[], None]]) -> None:
         bound()
 
 
-def create_instruments(meter: Meter) -> Instruments:
-    """Create the instruments on `meter` (semconv names, units and buckets)."""
+def create_instruments(meter: Meter, *, latest_conventions: bool = False) -> Instruments:
+    """Create the instruments on `meter` (semconv names, units and buckets) in the chosen convention."""
     headroom = Headroom()
     meter.create_observable_gauge(
         name=semconv.METRIC_OPENAI_RATELIMIT_REQUESTS_REMAINING,
@@ -94,13 +112,34 @@ def create_instruments(meter: Meter) -> Instruments:
         unit="{token}",
         description="Tokens left in the current rate-limit window (x-ratelimit-remaining-tokens)",
     )
+    operation_duration = meter.create_histogram(
+        name=gen_ai_metrics.GEN_AI_CLIENT_OPERATION_DURATION,
+        unit="s",
+        description="GenAI operation duration",
+        explicit_bucket_boundaries_advisory=list(DURATION_BUCKETS),
+    )
+    processing_duration = meter.create_histogram(
+        name=semconv.METRIC_OPENAI_PROCESSING_DURATION,
+        unit="s",
+        description="Server-side processing time reported by the openai-processing-ms header",
+        explicit_bucket_boundaries_advisory=list(DURATION_BUCKETS),
+    )
+    if latest_conventions:
+        return Instruments(
+            operation_duration=operation_duration,
+            token_usage=None,
+            time_to_first_chunk=meter.create_histogram(
+                name=semconv.METRIC_GEN_AI_CLIENT_INFERENCE_TIME_TO_FIRST_CHUNK,
+                unit="s",
+                description="Time from the request to the first chunk of a streamed response",
+                explicit_bucket_boundaries_advisory=list(FIRST_CHUNK_BUCKETS),
+            ),
+            processing_duration=processing_duration,
+            headroom=headroom,
+            latest=_latest_instruments(meter),
+        )
     return Instruments(
-        operation_duration=meter.create_histogram(
-            name=gen_ai_metrics.GEN_AI_CLIENT_OPERATION_DURATION,
-            unit="s",
-            description="GenAI operation duration",
-            explicit_bucket_boundaries_advisory=list(DURATION_BUCKETS),
-        ),
+        operation_duration=operation_duration,
         token_usage=meter.create_histogram(
             name=gen_ai_metrics.GEN_AI_CLIENT_TOKEN_USAGE,
             unit="{token}",
@@ -113,11 +152,72 @@ def create_instruments(meter: Meter) -> Instruments:
             description="Time from the request to the first chunk of a streamed response",
             explicit_bucket_boundaries_advisory=list(FIRST_CHUNK_BUCKETS),
         ),
-        processing_duration=meter.create_histogram(
-            name=semconv.METRIC_OPENAI_PROCESSING_DURATION,
+        processing_duration=processing_duration,
+        headroom=headroom,
+    )
+
+
+def _latest_instruments(meter: Meter) -> LatestInstruments:
+    def counter(name: str, description: str) -> Counter:
+        return meter.create_counter(name=name, unit="{token}", description=description)
+
+    def token_histogram(name: str, description: str) -> Histogram:
+        return meter.create_histogram(
+            name=name,
+            unit="{token}",
+            description=description,
+            explicit_bucket_boundaries_advisory=list(TOKEN_BUCKETS),
+        )
+
+    return LatestInstruments(
+        inference_duration=meter.create_histogram(
+            name=semconv.METRIC_GEN_AI_CLIENT_INFERENCE_DURATION,
             unit="s",
-            description="Server-side processing time reported by the openai-processing-ms header",
+            description="GenAI inference duration",
             explicit_bucket_boundaries_advisory=list(DURATION_BUCKETS),
         ),
-        headroom=headroom,
+        # Input and output are recorded for every inference call, 0 when no usage came back;
+        # the subsets only when the provider reported them.
+        usage=(
+            (
+                gen_ai.GEN_AI_USAGE_INPUT_TOKENS,
+                counter(semconv.METRIC_GEN_AI_CLIENT_INFERENCE_USAGE_INPUT_TOKENS, "Input tokens used"),
+                True,
+            ),
+            (
+                gen_ai.GEN_AI_USAGE_OUTPUT_TOKENS,
+                counter(semconv.METRIC_GEN_AI_CLIENT_INFERENCE_USAGE_OUTPUT_TOKENS, "Output tokens used"),
+                True,
+            ),
+            (
+                gen_ai.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS,
+                counter(
+                    semconv.METRIC_GEN_AI_CLIENT_INFERENCE_USAGE_CACHE_READ_INPUT_TOKENS,
+                    "Input tokens read from the provider's cache",
+                ),
+                False,
+            ),
+            (
+                semconv.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS,
+                counter(
+                    semconv.METRIC_GEN_AI_CLIENT_INFERENCE_USAGE_CACHE_WRITE_INPUT_TOKENS,
+                    "Input tokens written to the provider's cache",
+                ),
+                False,
+            ),
+            (
+                gen_ai.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS,
+                counter(
+                    semconv.METRIC_GEN_AI_CLIENT_INFERENCE_USAGE_REASONING_OUTPUT_TOKENS,
+                    "Output tokens spent on reasoning",
+                ),
+                False,
+            ),
+        ),
+        input_tokens=token_histogram(
+            semconv.METRIC_GEN_AI_CLIENT_INFERENCE_OPERATION_INPUT_TOKENS, "Input tokens per inference call"
+        ),
+        output_tokens=token_histogram(
+            semconv.METRIC_GEN_AI_CLIENT_INFERENCE_OPERATION_OUTPUT_TOKENS, "Output tokens per inference call"
+        ),
     )

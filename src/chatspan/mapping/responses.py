@@ -63,7 +63,7 @@ def responses_request_attributes(kwargs: Mapping[str, Any]) -> dict[str, Attribu
 def retrieve_request_attributes(kwargs: Mapping[str, Any]) -> dict[str, AttributeValue]:
     """Map the arguments of `responses.retrieve()`: what is asked for is a stored response."""
     return {
-        gen_ai.GEN_AI_OPERATION_NAME: semconv.OPERATION_RETRIEVE_RESPONSE,
+        gen_ai.GEN_AI_OPERATION_NAME: semconv.OPERATION_FETCH_RESPONSE,
         gen_ai.GEN_AI_PROVIDER_NAME: PROVIDER_OPENAI,
         openai_attrs.OPENAI_API_TYPE: API_TYPE_RESPONSES,
         gen_ai.GEN_AI_REQUEST_STREAM: kwargs.get("stream") is True,
