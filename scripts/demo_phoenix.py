@@ -16,6 +16,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Final
 
@@ -89,13 +90,36 @@ class DemoPhoenix:
         """For OTEL_EXPORTER_OTLP_TRACES_ENDPOINT."""
         return f"{self.url}/v1/traces"
 
-    def project_url(self, project: str) -> str:
-        """A UI link that opens the project by name (Phoenix redirects it to the project's page)."""
-        return f"{self.url}/redirects/projects/{urllib.parse.quote(project, safe='')}"
+    def project_url(self, project: str, time_range: tuple[int, int] | None = None) -> str:
+        """A UI link that opens the project; with `time_range` (start, end in ns), over that range.
+
+        Phoenix's project page shows its default range (the last few days) unless the URL says
+        otherwise, and its `/redirects/projects/NAME` link drops the query: so a link with a
+        range goes to `/projects/ID` itself, with the ID from the REST API.
+        """
+        if time_range is None:
+            return f"{self.url}/redirects/projects/{urllib.parse.quote(project, safe='')}"
+        return f"{self.url}/projects/{self.project_id(project)}{time_range_query(*time_range)}"
 
     def trace_url(self, trace_id: str) -> str:
-        """A UI link that opens one trace by its OpenTelemetry id."""
+        """A UI link that opens one trace by its OpenTelemetry id.
+
+        It carries no time range: Phoenix 20.26 opens the trace of `/projects/ID/traces/TRACE`
+        only when that URL has no query (checked in headless Chromium), and the trace view shows
+        every span of the trace whatever the range.
+        """
         return f"{self.url}/redirects/traces/{trace_id}"
+
+    def project_id(self, project: str) -> str:
+        """The project's Phoenix id (`GET /v1/projects/{name}`); PhoenixError when it has none."""
+        path = f"/v1/projects/{urllib.parse.quote(project, safe='')}"
+        request = urllib.request.Request(f"{self.url}{path}", headers={"Accept": "application/json"})
+        try:
+            with self._opener.open(request, timeout=10) as response:
+                body: dict[str, Any] = json.load(response)
+        except (urllib.error.URLError, OSError, ValueError) as error:
+            raise PhoenixError(f"GET {path} failed: {error}") from error
+        return str(body["data"]["id"])
 
     def log_tail(self, lines: int = 30) -> str:
         """The end of Phoenix's log, for error messages."""
@@ -132,6 +156,24 @@ class DemoPhoenix:
             if len(spans) >= count or time.monotonic() > deadline:
                 return spans
             time.sleep(_POLL_INTERVAL)
+
+
+def time_range_query(start_ns: int, end_ns: int) -> str:
+    """`?timeRangeStart=...&timeRangeEnd=...`: the custom time range Phoenix's UI reads from its URL.
+
+    Widened to whole minutes around the spans (a span at the very edge stays inside), the end
+    at least a minute after the start.
+    """
+    start = (start_ns // 1_000_000_000 // 60) * 60
+    end = max(-(-end_ns // 1_000_000_000 // 60) * 60 + 60, start + 60)
+    query = {"timeRangeStart": _iso_utc(start), "timeRangeEnd": _iso_utc(end)}
+    return "?" + urllib.parse.urlencode(query)
+
+
+def _iso_utc(seconds: int) -> str:
+    # As the UI writes it (Date.toISOString()): milliseconds and Z.
+    moment = datetime.fromtimestamp(seconds, tz=timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
 
 def read_spans(opener: urllib.request.OpenerDirector, base_url: str, project: str) -> list[dict[str, Any]]:

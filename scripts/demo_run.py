@@ -162,7 +162,7 @@ def run(venv: Path, phoenix_venv: Path, state: Path, environ: Mapping[str, str])
             spans = relay.spans()
         view = _show(spans, expected, state, relay)
         if phoenix is not None and viewer_guard is not None:
-            _show_phoenix(phoenix, view.linked_trace, state)
+            _show_phoenix(phoenix, view, state)
             viewer_guard.keep = True  # the devserver and the relay still stop as the block ends
         else:
             print(
@@ -367,16 +367,34 @@ def _show(spans: list[SentSpan], expected: int, state: Path, relay: OtlpRelay | 
     return view
 
 
-def _show_phoenix(phoenix: DemoPhoenix, linked_trace: str | None, state: Path) -> None:
+def _show_phoenix(phoenix: DemoPhoenix, view: View, state: Path) -> None:
     # Where examples/backfill_walkthrough.py sends its spans when no OTEL endpoint is set.
     (state / "otlp-endpoint").write_text(phoenix.traces_endpoint + "\n")
-    print(f"\nOpen {phoenix.project_url(PROJECT)}")
-    if linked_trace:
-        print(f"  the stored call's trace, backfilled under live: {phoenix.trace_url(linked_trace)}")
+    # Backfilled spans sit at their `created`, up to a month back: the project link carries a time
+    # range from the earliest span to the latest, or Phoenix's default range would hide most of them.
+    time_range = (
+        (view.earliest_ns, view.latest_ns)
+        if view.earliest_ns is not None and view.latest_ns is not None
+        else None
+    )
+    try:
+        project_link = phoenix.project_url(PROJECT, time_range)
+    except PhoenixError as error:
+        raise DemoError(str(error)) from None
+    trace_link = phoenix.trace_url(view.linked_trace) if view.linked_trace else None
+    print(f"\nOpen {project_link}")
+    if time_range is not None:
+        print(f"  (the time range covers every span above, {_day(time_range[0])} to {_day(time_range[1])})")
+    if trace_link:
+        print(f"  the stored call's trace, backfilled under live: {trace_link}")
     print(
         f"Phoenix keeps running (pid {phoenix.process.pid}, data and log in {state / 'phoenix'}); "
         "`make demo-stop` ends it."
     )
+
+
+def _day(nanoseconds: int) -> str:
+    return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(nanoseconds / 1e9))
 
 
 if __name__ == "__main__":

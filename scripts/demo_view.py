@@ -48,6 +48,10 @@ class View:
     table: list[str]
     full_table: list[str]
     linked_trace: str | None
+    earliest_ns: int | None = None
+    """Start of the earliest span shown (backfilled spans sit at their `created`, up to a month back)."""
+    latest_ns: int | None = None
+    """End of the latest span shown."""
 
 
 def from_phoenix(span: dict[str, Any]) -> SentSpan:
@@ -108,7 +112,9 @@ def build_view(spans: Iterable[SentSpan], *, sample: int = 5) -> View:
             "list holds no duration and no openai.processing.duration."
         )
     linked_trace = linked[0].trace_id if linked else None
-    return View(summary, table, full_table, linked_trace)
+    earliest = min((s.start_ns for s in spans), default=None)
+    latest = max((s.end_ns for s in spans), default=None)
+    return View(summary, table, full_table, linked_trace, earliest, latest)
 
 
 def _line(span: SentSpan, indent: str = "") -> str:

@@ -17,6 +17,7 @@ import tempfile
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +50,7 @@ SCREENSHOTS = REPO_ROOT / "test-output" / f"demo-openai-{openai.__version__}"
 LIVE_NAME = "chat gpt-4o-mini"
 STORED_NAME = re.compile(r"^stored chat gpt-4o-mini")
 TRACE_URL = re.compile(r"(http://127\.0\.0\.1:(\d+))/redirects/traces/([0-9a-f]{32})")
+PROJECT_URL = re.compile(r"^Open (http://127\.0\.0\.1:\d+/projects/[^/\s?]+\?\S+)$", re.MULTILINE)
 REQUEST_ID = re.compile(r"req_[0-9a-f]{32}")
 # Each span row of the tree is a `.span-node__heading`; a span's children are a <ul> beside its row,
 # inside the element that holds both (Phoenix 20.26, pinned in scripts/phoenix-venv.sh). So a row's
@@ -148,7 +150,7 @@ def test_trace_page_shows_the_stored_span_under_its_live_parent(demo: DemoRun) -
             page = browser.new_page()
             page.set_default_timeout(BROWSER_TIMEOUT_MS)
             page.on("request", lambda request: _note_elsewhere(request.url, base, elsewhere))
-            page.goto(f"{base}/redirects/traces/{trace_id}")
+            page.goto(_trace_link_url(demo))
 
             headings = page.locator(".span-node__heading")
             live = headings.filter(has_text=re.compile(rf"^{re.escape(LIVE_NAME)}$"))
@@ -186,6 +188,53 @@ def test_trace_page_shows_the_stored_span_under_its_live_parent(demo: DemoRun) -
     assert elsewhere == [], f"the Phoenix UI requested something off its own server: {elsewhere}"
 
 
+def test_project_link_opens_a_time_range_that_shows_every_span(demo: DemoRun) -> None:
+    """The backfilled spans sit at their `created`, over the last month: Phoenix's default range
+    (the last 7 days) would hide most of them, so the printed project link carries the whole range.
+    (The trace link needs none: the trace view shows every span of the trace.)"""
+    assert demo.code == 0, demo.output()
+    found = PROJECT_URL.search(demo.stdout)
+    assert found, f"the demo printed no project link with a time range\n{demo.output()}"
+    link = found.group(1)
+    base, _, _ = _trace_link(demo)
+    spans = _phoenix_spans(base)
+    earliest = min(datetime.fromisoformat(span["start_time"]) for span in spans)
+    latest = max(datetime.fromisoformat(span["end_time"]) for span in spans)
+    assert latest - earliest > timedelta(days=20), "the seeded month is what the range must cover"
+    query = urllib.parse.parse_qs(urllib.parse.urlsplit(link).query)
+    start = datetime.fromisoformat(query["timeRangeStart"][0].replace("Z", "+00:00"))
+    end = datetime.fromisoformat(query["timeRangeEnd"][0].replace("Z", "+00:00"))
+    assert start <= earliest and latest < end, (link, earliest, latest)
+    assert end - start < (latest - earliest) + timedelta(minutes=3), "no wider than needed"
+
+    sync_playwright = _playwright()
+    with sync_playwright() as playwright, tempfile.TemporaryDirectory(prefix="chatspan-chromium-") as profile:
+        browser = playwright.chromium.launch_persistent_context(
+            profile,
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=CHROMIUM_ARGS,
+            viewport={"width": 1600, "height": 1000},
+            timezone_id="UTC",
+        )
+        try:
+            page = browser.new_page()
+            page.set_default_timeout(BROWSER_TIMEOUT_MS)
+            page.goto(link)
+            # The range picker shows the link's range, not the default, from the earliest span's
+            # day to the latest's (Phoenix writes dates as MM/DD/YYYY).
+            shown = page.get_by_text(re.compile(r"^\d\d/\d\d/\d{4}, .* - \d\d/\d\d/\d{4}, ")).first
+            shown.wait_for()
+            text = shown.inner_text()
+            assert text.startswith(start.strftime("%m/%d/%Y")), text
+            assert end.strftime("%m/%d/%Y") in text, text
+            assert "timeRangeStart=" in page.url, "Phoenix kept the range in its URL"
+            page.get_by_text("chat gpt-4o-mini").first.wait_for()
+            page.screenshot(path=str(SCREENSHOTS / "project-time-range.png"))
+        finally:
+            browser.close()
+
+
 def test_demo_stop_ends_the_viewer(demo: DemoRun) -> None:
     assert demo.code == 0, demo.output()
     output = stop_demo(demo.env)
@@ -219,6 +268,12 @@ def _attribute_rows(page: Any, *, expect_absent: str | None = None) -> dict[str,
         if len(cells) == 2:
             table[cells[0]] = cells[1]
     return table
+
+
+def _trace_link_url(demo: DemoRun) -> str:
+    found = TRACE_URL.search(demo.stdout)
+    assert found, f"the demo printed no trace URL\n{demo.output()}"
+    return found.group(0)
 
 
 def _trace_link(demo: DemoRun) -> tuple[str, int, str]:

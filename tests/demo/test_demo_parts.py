@@ -7,9 +7,11 @@ import sys
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -17,6 +19,7 @@ from typing import Any
 import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span
+from scripts.demo_phoenix import DemoPhoenix, PhoenixError, time_range_query
 from scripts.demo_processes import start_detached, start_time
 from scripts.demo_relay import OtlpRelay, RelayConfigError, Upstream
 from scripts.demo_view import SentSpan, build_view
@@ -249,3 +252,63 @@ def _demo_stop(state: Path) -> subprocess.CompletedProcess[str]:
         timeout=60,
         check=True,
     )
+
+
+def test_view_knows_the_time_range_of_its_spans() -> None:
+    spans = [
+        _span("chat m", "a", source="live", start=5_000_000_000),
+        _span("chat old", "o", source="backfill", start=1_000_000_000),
+    ]
+    view = build_view(spans)
+    assert (view.earliest_ns, view.latest_ns) == (1_000_000_000, 5_000_000_000 + 3_500_000)
+    assert build_view([]).earliest_ns is None
+
+
+def test_time_range_query_covers_the_spans_in_whole_minutes() -> None:
+    start_ns = 1_790_000_030 * 10**9 + 5  # 30 s into a minute
+    end_ns = 1_790_003_000 * 10**9
+    query = urllib.parse.parse_qs(time_range_query(start_ns, end_ns).removeprefix("?"))
+    start = datetime.fromisoformat(query["timeRangeStart"][0].replace("Z", "+00:00"))
+    end = datetime.fromisoformat(query["timeRangeEnd"][0].replace("Z", "+00:00"))
+    assert start.timestamp() <= start_ns / 1e9 < end_ns / 1e9 < end.timestamp()
+    assert start.second == end.second == 0
+    assert query["timeRangeStart"][0].endswith(".000Z"), "as the UI writes it: Date.toISOString()"
+    single = urllib.parse.parse_qs(time_range_query(start_ns, start_ns).removeprefix("?"))
+    assert single["timeRangeStart"] != single["timeRangeEnd"], "a range of one instant is still a range"
+
+
+def test_project_and_trace_links_carry_the_range_and_the_project_id() -> None:
+    class Projects(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = b'{"data": {"id": "UHJvamVjdDox", "name": "chatspan-demo"}}'
+            self.send_response(200 if self.path == "/v1/projects/chatspan-demo" else 404)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Projects)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        phoenix = DemoPhoenix(_sleeper_stub(), server.server_address[1], Path("/nonexistent"))
+        time_range = (1_790_000_030 * 10**9, 1_790_003_000 * 10**9)
+        query = time_range_query(*time_range)
+        assert (
+            phoenix.project_url("chatspan-demo", time_range) == f"{phoenix.url}/projects/UHJvamVjdDox{query}"
+        )
+        assert phoenix.trace_url("ab" * 16) == f"{phoenix.url}/redirects/traces/{'ab' * 16}"
+        assert phoenix.project_url("chatspan-demo") == f"{phoenix.url}/redirects/projects/chatspan-demo"
+        with pytest.raises(PhoenixError, match="GET /v1/projects/other"):
+            phoenix.project_url("other", time_range)
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _sleeper_stub() -> Any:
+    """The process handle DemoPhoenix keeps; these tests never start or stop it."""
+    return None
