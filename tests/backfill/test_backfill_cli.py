@@ -494,3 +494,9 @@ def test_an_exporter_setting_that_cannot_work_is_a_configuration_error_before_an
 def environment_without_server(state: Path, **extra: str) -> dict[str, str]:
     with DevServer() as server:
         return environment(server, "http://127.0.0.1:9/v1/traces", state, **extra)
+
+
+def test_a_refused_key_still_prints_the_summary_once(server: DevServer, tmp_path: Path) -> None:
+    run = backfill(environment(server, "http://127.0.0.1:9/v1/traces", tmp_path, OPENAI_API_KEY="sk-wrong"))
+    assert run.code == EXIT["auth"], run.stderr
+    assert assert_one_summary(run)["error"].startswith("the API refused the key (401)")

@@ -3,7 +3,6 @@ holding exactly the stored set — nothing lost, no span id twice."""
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -14,7 +13,15 @@ from pathlib import Path
 import pytest
 
 from chatspan.devserver import DevServer
-from tests.backfill.harness import EXIT, backfill, command, environment, stored_span_ids
+from tests.backfill.harness import (
+    EXIT,
+    Run,
+    assert_one_summary,
+    backfill,
+    command,
+    environment,
+    stored_span_ids,
+)
 from tests.support.otlp_receiver import OtlpReceiver, otlp_receiver
 
 STORED = 600
@@ -55,7 +62,7 @@ def test_api_faults_are_ridden_out(
     server.set_faults([fault])
     run = backfill(environment(server, receiver.endpoint, tmp_path), "--page-size", "50", "--timeout", "2")
     assert run.code == EXIT["ok"], run.stderr
-    assert run.summary()["exported"] == STORED
+    assert assert_one_summary(run)["exported"] == STORED
     assert_exactly_the_stored_set(receiver, server)
 
 
@@ -69,6 +76,7 @@ def test_a_page_that_stays_broken_stops_the_run_then_resume_completes(
     (line,) = [line for line in run.stderr.splitlines() if line.startswith("chatspan: error:")]
     assert "still failing" in line and "resume" in line
     assert "Traceback" not in run.stderr
+    assert assert_one_summary(run)["error"] == line.removeprefix("chatspan: error: ")
     server.set_faults([])
     resumed = backfill(env, "--page-size", "50")
     assert resumed.code == EXIT["ok"], resumed.stderr
@@ -95,8 +103,11 @@ def test_dead_collector_then_resume(server: DevServer, receiver: OtlpReceiver, t
     dead = environment(server, "http://127.0.0.1:9/v1/traces", tmp_path)
     run = backfill(dead, "--page-size", "100")
     assert run.code == EXIT["export"]
-    assert "collector did not accept" in run.stderr and "Traceback" not in run.stderr
-    assert run.summary()["exported"] == 0 and run.summary()["failed"] == 100
+    (line,) = [line for line in run.stderr.splitlines() if line.startswith("chatspan: error:")]
+    assert "collector did not accept" in line and "Traceback" not in run.stderr
+    assert "OTLP endpoint http://127.0.0.1:9/v1/traces" in line, "the error names where it sent"
+    summary = assert_one_summary(run)
+    assert summary["exported"] == 0 and summary["failed"] == 100
     resumed = backfill(environment(server, receiver.endpoint, tmp_path), "--page-size", "100")
     assert resumed.code == EXIT["ok"]
     assert_exactly_the_stored_set(receiver, server)
@@ -126,7 +137,7 @@ def test_interrupt_saves_the_checkpoint_and_exits_130(
         stdout, stderr = process.communicate(timeout=30)
         assert process.returncode == EXIT["interrupted"], stderr
         assert "Traceback" not in stderr
-        summary = json.loads(stdout.strip().splitlines()[-1])
+        summary = assert_one_summary(Run(process.returncode, stdout, stderr))
         assert summary["error"] == "interrupted"
     server.set_faults([])
     resumed = backfill(env, "--page-size", "100")
@@ -183,9 +194,10 @@ def test_second_interrupt_abandons_a_page_that_hangs(
     time.sleep(0.5)
     assert process.poll() is None, "the first Ctrl-C waits for the batch in flight"
     process.send_signal(signal.SIGINT)
-    _, stderr = process.communicate(timeout=15)
+    stdout, stderr = process.communicate(timeout=15)
     assert process.returncode == EXIT["interrupted"]
     assert "again to abort" in stderr and "Traceback" not in stderr
+    assert assert_one_summary(Run(process.returncode, stdout, stderr))["error"] == "interrupted"
     server.set_faults([])
     assert backfill(env, "--page-size", "50").code == EXIT["ok"]
     assert_exactly_the_stored_set(receiver, server)
