@@ -516,3 +516,31 @@ def test_fail_after_faults_combine_to_the_earliest() -> None:
     plan = plan_faults(parse_faults("fail-after=5, fail-after=2, drop-after=9"), retry_count=0)
     assert (plan.fail_after, plan.drop_after) == (2, 9)
     assert plan_faults(parse_faults("fail-after=2;times=1"), retry_count=1).fail_after is None
+
+
+def test_fail_after_is_refused_where_no_model_response_is_sent(server: DevServer) -> None:
+    refused = chat(
+        server,
+        {"model": "m", "messages": [{"role": "user", "content": "hi"}]},
+        {"x-chatspan-fault": "fail-after=1"},
+    )
+    assert refused.status == 400
+    assert refused.json()["error"]["param"] == "x-chatspan-fault"
+    assert "fail-after fails a model response" in refused.json()["error"]["message"]
+    created = responses(server, BODY).json()
+    listed = request(
+        server,
+        "GET",
+        f"/v1/responses/{created['id']}/input_items",
+        headers={"x-chatspan-fault": "fail-after=1"},
+    )
+    assert listed.status == 400
+
+
+def test_fail_after_on_a_json_retrieve_shows_it_failed(server: DevServer) -> None:
+    created = responses(server, BODY).json()
+    failed = request(
+        server, "GET", f"/v1/responses/{created['id']}", headers={"x-chatspan-fault": "fail-after=0"}
+    )
+    assert failed.json()["status"] == "failed" and failed.json()["error"]["code"] == "server_error"
+    assert _get(server, f"/v1/responses/{created['id']}").json() == created  # the stored one is unchanged

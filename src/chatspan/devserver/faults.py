@@ -88,7 +88,8 @@ MODEL_CALL_TARGETS = ("chat", "responses")
 _DURATION_KINDS = ("latency", "first-token", "chunk-delay")
 _STREAM_KINDS = ("first-token", "chunk-delay")
 _STREAMING_TARGETS = (None, "chat", "responses", "responses.retrieve")
-_FAILING_TARGETS = (None, "responses", "responses.retrieve")
+FAILING_TARGETS = ("responses", "responses.retrieve")
+"""The endpoints `fail-after` applies to: those that answer with a model response."""
 
 
 class FaultSyntaxError(ValueError):
@@ -206,7 +207,7 @@ def parse_fault(item: str) -> Fault:
         raise FaultSyntaxError(
             f"fault {item!r}: {name} delays streams, which only chat, responses and responses.retrieve send"
         )
-    if name == "fail-after" and target not in _FAILING_TARGETS:
+    if name == "fail-after" and target is not None and target not in FAILING_TARGETS:
         raise FaultSyntaxError(
             f"fault {item!r}: fail-after fails a model response, which only responses and "
             "responses.retrieve send"

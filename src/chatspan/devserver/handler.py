@@ -32,6 +32,7 @@ from chatspan.devserver.errors import (
     status_error,
 )
 from chatspan.devserver.faults import (
+    FAILING_TARGETS,
     FAULT_HEADER,
     RETRY_COUNT_HEADER,
     FaultPlan,
@@ -157,6 +158,14 @@ class ChatHandler(BaseHTTPRequestHandler):
 
     def _answer(self, route: Route, query: Query, raw: bytes, plan: FaultPlan) -> Answer:
         state = self._state
+        if plan.fail_after is not None and route.name not in FAILING_TARGETS:
+            # Only a header can bring it here (targets are checked when faults are set): refuse
+            # it rather than let the request succeed as if the fault had worked.
+            raise invalid_request(
+                f"Invalid {FAULT_HEADER} header: fail-after fails a model response, which only "
+                "POST /v1/responses and GET /v1/responses/{id} send.",
+                param=FAULT_HEADER,
+            )
         if route.name == "chat":
             return answer_chat(state, raw, route.deployment, self._request_id)
         if route.name.startswith("responses"):

@@ -14,7 +14,8 @@ A response created with `store: false` is never stored, so retrieving it is a 40
 A background response (`background: true`) answers `queued` at once; asked later it is
 `in_progress`, then finished, each stage lasting `ServerState.background_seconds` on the
 server's clock. Its stream, when asked for at create time, is sent at once: the events of the
-whole run, the first saying `queued`.
+whole run, the first saying `queued`. A `conversation` is echoed, not kept: the devserver has no
+Conversations API, so only `previous_response_id` carries a conversation over.
 """
 
 from __future__ import annotations
@@ -119,6 +120,8 @@ def retrieve_response(
             code="invalid_value",
         )
     if stream == "false":
+        if fail_after is not None:
+            return JsonAnswer(_failed(record.response))
         return JsonAnswer(response_view(record, state.clock(), state.background_seconds))
     starting_after = _starting_after(values.get("starting_after"))
     events = list(record.events)

@@ -183,13 +183,13 @@ def build_response(
 
 
 def response_object(
-    request: ResponsesRequest, *, now: float, status: str, output: list[dict[str, Any]], response_id: str = ""
+    request: ResponsesRequest, *, now: float, status: str, output: list[dict[str, Any]]
 ) -> dict[str, Any]:
     """The `Response` fields that echo the request, with `status` and `output`, before usage."""
     body = request.body
     reasoning = is_reasoning_model(request.model)
     response = {
-        "id": response_id or item_id("resp_"),
+        "id": item_id("resp_"),
         "object": "response",
         "created_at": int(now),
         "status": status,
