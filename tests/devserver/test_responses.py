@@ -544,3 +544,11 @@ def test_fail_after_on_a_json_retrieve_shows_it_failed(server: DevServer) -> Non
     )
     assert failed.json()["status"] == "failed" and failed.json()["error"]["code"] == "server_error"
     assert _get(server, f"/v1/responses/{created['id']}").json() == created  # the stored one is unchanged
+
+
+def test_a_repeated_long_prompt_reports_cached_tokens(server: DevServer) -> None:
+    long_body = {"model": "gpt-4o", "input": "word " * 1000}
+    first, second = responses(server, long_body).json(), responses(server, long_body).json()
+    assert first["usage"]["input_tokens"] == 1250
+    assert first["usage"]["input_tokens_details"]["cached_tokens"] == 0
+    assert second["usage"]["input_tokens_details"]["cached_tokens"] == 1152  # whole 128-token steps

@@ -205,6 +205,13 @@ def test_stream_helper_final_response_equals_the_stored_one(client: openai.OpenA
         text_final = text_stream.get_final_response()
     assert "".join(deltas) == text_final.output_text == ANSWER
     assert _without_parsed(text_final.model_dump()) == client.responses.retrieve(text_final.id).model_dump()
+    with client.responses.stream(model=MODEL, input="Please refuse this.") as refusing:
+        refusal = "".join(event.delta for event in refusing if event.type == "response.refusal.delta")
+        refused = refusing.get_final_response()
+    message: Any = refused.output[0]  # typed as the union of every output item kind
+    part = message.content[0]
+    assert part.type == "refusal" and part.refusal == refusal
+    assert _without_parsed(refused.model_dump()) == client.responses.retrieve(refused.id).model_dump()
 
 
 @needs_responses
