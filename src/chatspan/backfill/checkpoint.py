@@ -60,9 +60,7 @@ class Checkpoint:
         passes.extend(Pass(start, end) for start, end in reversed(_gaps(since, until, covered)))
         return passes
 
-    def confirm(
-        self, running: Pass, cursor: str, count: int, sent: Mapping[str, int] | None = None
-    ) -> None:
+    def confirm(self, running: Pass, cursor: str, count: int, sent: Mapping[str, int] | None = None) -> None:
         """Record that everything up to `cursor` in `running` reached the exporter.
 
         `sent` (id -> created) are the completions of that batch: kept in `tail` until the settled

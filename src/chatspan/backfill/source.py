@@ -256,8 +256,7 @@ def _final_error(where: str, error: Exception) -> SourceError | None:
 
 def _refused(error: openai.APIConnectionError) -> bool:
     """Whether no connection could be made at all (refused, unknown host), not one that broke."""
-    if isinstance(error, openai.APITimeoutError):
-        return False
+    # A timeout (httpx's ConnectTimeout or ReadTimeout) is no ConnectError: a slow server, retried.
     cause: BaseException | None = error.__cause__
     while cause is not None:
         # httpx.ConnectError or httpx2.ConnectError, whichever transport the SDK runs on.
