@@ -1,20 +1,18 @@
-"""The Responses API over raw HTTP: content, conversation state, storage, background mode, paths,
-headers, rate limits and faults. What the SDK sees is `test_responses_client.py`."""
+"""The Responses API over raw HTTP: content, conversation state, storage and background mode.
+Paths, headers, rate limits and faults are `test_responses_http.py`; what the SDK sees is
+`test_responses_client.py`."""
 
 from __future__ import annotations
 
-import http.client
 import json
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from chatspan.devserver import DevServer, FaultSyntaxError
-from chatspan.devserver.faults import parse_faults, plan_faults
+from chatspan.devserver import DevServer
 from chatspan.devserver.response_store import ResponseStore, StoredResponse
 from tests.devserver.rawhttp import RawResponse, chat, request, responses
-from tests.devserver.test_http import _assert_openai_headers
 
 INPUT = "Tell me about the tallest mountains in the Alps"
 BODY: dict[str, Any] = {"model": "gpt-4o-mini", "input": INPUT}
@@ -210,64 +208,6 @@ def test_request_fields_are_echoed(server: DevServer) -> None:
     assert defaults["metadata"] == {} and defaults["conversation"] is None and "user" not in defaults
 
 
-@pytest.mark.parametrize(
-    ("body", "message", "param", "code"),
-    [
-        ({"input": INPUT}, "Missing required parameter: 'model'.", "model", "missing_required_parameter"),
-        (
-            {"model": "gpt-4o-mini"},
-            "Missing required parameter: 'input'.",
-            "input",
-            "missing_required_parameter",
-        ),
-        (
-            {**BODY, "input": 42},
-            "Invalid type for 'input': expected one of a string or array of input items, "
-            "but got an integer instead.",
-            "input",
-            "invalid_type",
-        ),
-        (
-            {**BODY, "input": {"role": "user"}},
-            "Invalid type for 'input': expected one of a string or array of input items, "
-            "but got an object instead.",
-            "input",
-            "invalid_type",
-        ),
-        (
-            {**BODY, "max_output_tokens": 8},
-            "Invalid 'max_output_tokens': integer below minimum value. "
-            "Expected a value >= 16, but got 8 instead.",
-            "max_output_tokens",
-            "integer_below_min_value",
-        ),
-        (
-            {**BODY, "input": [{"content": "hi"}]},
-            "Missing required parameter: 'input[0].role'.",
-            "input[0].role",
-            "missing_required_parameter",
-        ),
-        (
-            {**BODY, "store": "yes"},
-            "Invalid type for 'store': expected a boolean, but got a string instead.",
-            "store",
-            "invalid_type",
-        ),
-    ],
-)
-def test_validation_errors_in_openai_words(
-    server: DevServer, body: dict[str, Any], message: str, param: str, code: str
-) -> None:
-    answer = responses(server, body)
-    assert answer.status == 400
-    assert answer.json()["error"] == {
-        "message": message,
-        "type": "invalid_request_error",
-        "param": param,
-        "code": code,
-    }
-
-
 def test_retrieve_delete_and_store_false(server: DevServer) -> None:
     stored = responses(server, BODY).json()
     assert _get(server, f"/v1/responses/{stored['id']}").json() == stored
@@ -368,182 +308,6 @@ def test_response_store_is_bounded() -> None:
     assert store.get("resp_0") is None and store.get("resp_2") is records[2]
     with pytest.raises(ValueError):
         ResponseStore(capacity=0)
-
-
-@pytest.mark.parametrize(
-    "path",
-    [
-        "/openai/responses?api-version=2025-04-01-preview",
-        "/openai/v1/responses",
-        "/openai/v1/responses?api-version=preview",
-    ],
-)
-def test_azure_paths(server: DevServer, path: str) -> None:
-    answer = request(server, "POST", path, BODY)
-    assert answer.status == 200, answer.body
-    response_id = answer.json()["id"]
-    base = path.split("?")[0]
-    query = path.partition("?")[2]
-    retrieved = request(server, "GET", f"{base}/{response_id}?{query}")
-    assert retrieved.json()["id"] == response_id
-
-
-def test_azure_classic_path_needs_api_version(server: DevServer) -> None:
-    answer = request(server, "POST", "/openai/responses", BODY)
-    assert answer.status == 400
-    assert answer.json()["error"]["param"] == "api-version"
-
-
-@pytest.mark.parametrize(
-    ("method", "path", "status"),
-    [
-        ("POST", "/v1/responses", 200),
-        ("POST", "/v1/responses?stream", 200),
-        ("GET", "/v1/responses/resp_nope", 404),
-        ("GET", "/v1/responses/resp_nope/input_items", 404),
-        ("DELETE", "/v1/responses/resp_nope", 404),
-        ("POST", "/v1/responses/resp_nope/cancel", 404),
-    ],
-)
-def test_every_response_has_openai_headers(server: DevServer, method: str, path: str, status: int) -> None:
-    body = {**BODY, "stream": True} if path.endswith("?stream") else BODY
-    answer = request(server, method, path.removesuffix("?stream"), body)
-    assert answer.status == status
-    _assert_openai_headers(answer)
-
-
-def test_responses_spend_the_same_rate_limits_as_chat() -> None:
-    with DevServer(rpm=10, tpm=1000) as server:
-        first = responses(server, BODY)
-        second = chat(server, {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": INPUT}]})
-        third = responses(server, BODY)
-        retrieved = _get(server, f"/v1/responses/{first.json()['id']}")
-    remaining = [int(r.headers["x-ratelimit-remaining-requests"]) for r in (first, second, third, retrieved)]
-    assert remaining == [9, 8, 7, 7]  # a retrieve spends nothing
-    spent = first.json()["usage"]["total_tokens"] + second.json()["usage"]["total_tokens"]
-    spent += third.json()["usage"]["total_tokens"]
-    assert int(third.headers["x-ratelimit-remaining-tokens"]) == 1000 - spent
-
-
-def test_rate_limit_exhausted_answers_429() -> None:
-    with DevServer(rpm=1) as server:
-        assert responses(server, BODY).status == 200
-        refused = responses(server, BODY)
-    assert refused.status == 429
-    assert refused.json()["error"]["code"] == "rate_limit_exceeded"
-    assert 55 <= int(refused.headers["retry-after"]) <= 60
-
-
-def test_header_faults(server: DevServer) -> None:
-    assert responses(server, BODY, {"x-chatspan-fault": "503"}).status == 503
-    limited = responses(server, BODY, {"x-chatspan-fault": "429;retry-after=2"})
-    assert (limited.status, limited.headers["retry-after"], limited.headers["retry-after-ms"]) == (
-        429,
-        "2",
-        "2000",
-    )
-    malformed = responses(server, BODY, {"x-chatspan-fault": "malformed"})
-    assert malformed.status == 200
-    with pytest.raises(ValueError):
-        malformed.json()
-    broken = responses(server, {**BODY, "stream": True}, {"x-chatspan-fault": "malformed"})
-    with pytest.raises(ValueError):
-        broken.named_events()
-
-
-def test_drop_after_cuts_the_stream(server: DevServer) -> None:
-    with pytest.raises(http.client.IncompleteRead) as caught:
-        responses(server, {**BODY, "stream": True}, {"x-chatspan-fault": "drop-after=3"})
-    assert caught.value.partial.count(b"event: ") == 3
-
-
-def test_fail_after_sends_error_then_failed(server: DevServer) -> None:
-    events = [
-        data
-        for _, data in responses(
-            server, {**BODY, "stream": True}, {"x-chatspan-fault": "fail-after=4"}
-        ).named_events()
-    ]
-    assert [event["type"] for event in events[4:]] == ["error", "response.failed"]
-    assert events[4]["code"] == "server_error"
-    failed = events[5]["response"]
-    assert failed["status"] == "failed" and failed["error"]["code"] == "server_error"
-    assert _get(server, f"/v1/responses/{failed['id']}").json() == failed  # stored as it ended
-
-
-def test_targeted_faults_count_their_endpoint(server: DevServer) -> None:
-    created = responses(server, BODY).json()
-    path = f"/v1/responses/{created['id']}"
-    server.set_faults(["responses.retrieve:500;times=2", "responses:429;nth=2", "responses.delete:drop"])
-    assert [_get(server, path).status for _ in range(3)] == [500, 500, 200]
-    assert [responses(server, BODY).status for _ in range(3)] == [200, 429, 200]
-    with pytest.raises(ConnectionError):
-        request(server, "DELETE", path)
-    assert created["id"] not in server.stored_responses  # the work was done; only the answer was lost
-    server.set_faults(["responses.retrieve:fail-after=2"])
-    second = responses(server, BODY).json()
-    replay = [data for _, data in _get(server, f"/v1/responses/{second['id']}?stream=true").named_events()]
-    assert [event["type"] for event in replay] == [
-        "response.created",
-        "response.in_progress",
-        "error",
-        "response.failed",
-    ]
-
-
-def test_untargeted_faults_hit_model_calls_only(server: DevServer) -> None:
-    created = responses(server, BODY).json()
-    server.set_faults(["500"])
-    assert responses(server, BODY).status == 500
-    assert chat(server, {"model": "m", "messages": [{"role": "user", "content": "hi"}]}).status == 500
-    assert _get(server, f"/v1/responses/{created['id']}").status == 200
-
-
-@pytest.mark.parametrize(
-    ("text", "message"),
-    [
-        ("list:fail-after=2", "only responses and responses.retrieve send"),
-        ("responses.delete:first-token=1", "which only chat, responses and responses.retrieve send"),
-        ("responses.nope:500", "unknown target"),
-    ],
-)
-def test_unreadable_responses_faults(server: DevServer, text: str, message: str) -> None:
-    with pytest.raises(FaultSyntaxError, match=message):
-        server.set_faults([text])
-
-
-def test_fail_after_faults_combine_to_the_earliest() -> None:
-    plan = plan_faults(parse_faults("fail-after=5, fail-after=2, drop-after=9"), retry_count=0)
-    assert (plan.fail_after, plan.drop_after) == (2, 9)
-    assert plan_faults(parse_faults("fail-after=2;times=1"), retry_count=1).fail_after is None
-
-
-def test_fail_after_is_refused_where_no_model_response_is_sent(server: DevServer) -> None:
-    refused = chat(
-        server,
-        {"model": "m", "messages": [{"role": "user", "content": "hi"}]},
-        {"x-chatspan-fault": "fail-after=1"},
-    )
-    assert refused.status == 400
-    assert refused.json()["error"]["param"] == "x-chatspan-fault"
-    assert "fail-after fails a model response" in refused.json()["error"]["message"]
-    created = responses(server, BODY).json()
-    listed = request(
-        server,
-        "GET",
-        f"/v1/responses/{created['id']}/input_items",
-        headers={"x-chatspan-fault": "fail-after=1"},
-    )
-    assert listed.status == 400
-
-
-def test_fail_after_on_a_json_retrieve_shows_it_failed(server: DevServer) -> None:
-    created = responses(server, BODY).json()
-    failed = request(
-        server, "GET", f"/v1/responses/{created['id']}", headers={"x-chatspan-fault": "fail-after=0"}
-    )
-    assert failed.json()["status"] == "failed" and failed.json()["error"]["code"] == "server_error"
-    assert _get(server, f"/v1/responses/{created['id']}").json() == created  # the stored one is unchanged
 
 
 def test_a_repeated_long_prompt_reports_cached_tokens(server: DevServer) -> None:

@@ -12,6 +12,7 @@ from chatspan.devserver.responses_request import read_responses_request
 from tests.devserver.rawhttp import request, responses
 
 BODY: dict[str, Any] = {"model": "gpt-4o-mini", "input": "hi"}
+INPUT = "Tell me about the tallest mountains in the Alps"
 TOOL = {"type": "function", "name": "f", "parameters": {"type": "object", "properties": {}}}
 MISSING = "missing_required_parameter"
 
@@ -92,6 +93,64 @@ CASES: dict[str, tuple[dict[str, Any], str | None, str | None]] = {
     ),
     "truncation": ({**BODY, "truncation": "middle"}, "truncation", "invalid_value"),
 }
+
+
+@pytest.mark.parametrize(
+    ("body", "message", "param", "code"),
+    [
+        ({"input": INPUT}, "Missing required parameter: 'model'.", "model", "missing_required_parameter"),
+        (
+            {"model": "gpt-4o-mini"},
+            "Missing required parameter: 'input'.",
+            "input",
+            "missing_required_parameter",
+        ),
+        (
+            {**BODY, "input": 42},
+            "Invalid type for 'input': expected one of a string or array of input items, "
+            "but got an integer instead.",
+            "input",
+            "invalid_type",
+        ),
+        (
+            {**BODY, "input": {"role": "user"}},
+            "Invalid type for 'input': expected one of a string or array of input items, "
+            "but got an object instead.",
+            "input",
+            "invalid_type",
+        ),
+        (
+            {**BODY, "max_output_tokens": 8},
+            "Invalid 'max_output_tokens': integer below minimum value. "
+            "Expected a value >= 16, but got 8 instead.",
+            "max_output_tokens",
+            "integer_below_min_value",
+        ),
+        (
+            {**BODY, "input": [{"content": "hi"}]},
+            "Missing required parameter: 'input[0].role'.",
+            "input[0].role",
+            "missing_required_parameter",
+        ),
+        (
+            {**BODY, "store": "yes"},
+            "Invalid type for 'store': expected a boolean, but got a string instead.",
+            "store",
+            "invalid_type",
+        ),
+    ],
+)
+def test_validation_errors_in_openai_words(
+    server: DevServer, body: dict[str, Any], message: str, param: str, code: str
+) -> None:
+    answer = responses(server, body)
+    assert answer.status == 400
+    assert answer.json()["error"] == {
+        "message": message,
+        "type": "invalid_request_error",
+        "param": param,
+        "code": code,
+    }
 
 
 @pytest.mark.parametrize("kind", sorted(CASES))
