@@ -28,9 +28,10 @@ class DevServer:
     `faults` start as if passed to `set_faults`. `seed_stored=N` stores N made-up completions over
     the last `seed_days` days, drawn from `seed` (see `seed_stored`). `ignore_limit=True` makes the
     list endpoint answer pages of 20 whatever its `limit` says, as OpenAI has been seen to do.
-    `clock` (default `time.time`) gives the seconds responses are created at and by which a
-    background response progresses: `queued` for `background_seconds`, then `in_progress` as
-    long again, then finished. Tests pass a clock they advance instead of sleeping.
+    `clock` gives the seconds responses are created at and by which a background response
+    progresses (`queued` for `background_seconds`, then `in_progress` as long again, then
+    finished), and when given it also drives the rate limits' 60 s window. Tests pass a clock
+    they advance instead of sleeping; by default those are `time.time` and `time.monotonic`.
     `fault_wait(seconds, stop_event) -> stopping?` waits out a fault's delay (default: on the stop
     event, so `stop()` cuts it short); tests pass one that records the delays it is asked for.
     """
@@ -49,7 +50,7 @@ class DevServer:
         seed: int = 0,
         seed_days: float = 30,
         ignore_limit: bool = False,
-        clock: Callable[[], float] = time.time,
+        clock: Callable[[], float] | None = None,
         background_seconds: float = DEFAULT_BACKGROUND_SECONDS,
         fault_wait: FaultWait = wait_on_stop,
     ) -> None:
@@ -58,11 +59,11 @@ class DevServer:
         if not background_seconds >= 0:
             raise ValueError(f"background_seconds must be at least 0, not {background_seconds!r}")
         self._state = ServerState(
-            limiter=RateLimiter(rpm, tpm),
+            limiter=RateLimiter(rpm, tpm, clock=clock or time.monotonic),
             api_key=api_key,
             organization=organization,
             ignore_limit=ignore_limit,
-            clock=clock,
+            clock=clock or time.time,
             background_seconds=background_seconds,
             fault_wait=fault_wait,
         )
