@@ -56,6 +56,11 @@ it hits and count that endpoint's requests, for clients that send no custom head
 Untargeted persistent faults hit every model call (chat completions and ``POST /v1/responses``).
 ``fail-after=N`` makes a response fail after N stream events (an ``error`` event, then
 ``response.failed``), or a JSON create answer ``status: "failed"``.
+
+Tests control time instead of waiting for it: ``DevServer(clock=...)`` drives ``created_at``,
+background progress and the rate-limit window, and ``DevServer(fault_wait=...)`` is called for
+every fault delay (``latency``, ``hang``, ``first-token``, ``chunk-delay``), so a test can record
+or hold it rather than time it.
 """
 
 from __future__ import annotations
