@@ -293,6 +293,11 @@ def test_background_stream_says_queued_first(timed: DevServer) -> None:
     events = [
         data for _, data in responses(timed, {**BODY, "background": True, "stream": True}).named_events()
     ]
+    assert [event["type"] for event in events[:3]] == [
+        "response.created",
+        "response.queued",
+        "response.in_progress",
+    ]
     assert events[0]["response"]["status"] == "queued"
     assert events[-1]["type"] == "response.completed"
 

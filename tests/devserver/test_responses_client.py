@@ -269,6 +269,10 @@ def test_background_and_cancel(timed: DevServer, clock: Clock) -> None:
         foreground = client.responses.create(model=MODEL, input=INPUT)
         with pytest.raises(openai.BadRequestError):
             client.responses.cancel(foreground.id)
+        with client.responses.stream(model=MODEL, input=INPUT, background=True) as stream:
+            kinds = [event.type for event in stream]
+            assert stream.get_final_response().output_text == ANSWER
+        assert kinds[:3] == ["response.created", "response.queued", "response.in_progress"]
 
 
 @needs_responses

@@ -88,6 +88,7 @@ REQUESTS: dict[str, dict[str, Any]] = {
 }
 EVENT_SCHEMAS = {
     "response.created": "ResponseCreatedEvent",
+    "response.queued": "ResponseQueuedEvent",
     "response.in_progress": "ResponseInProgressEvent",
     "response.output_item.added": "ResponseOutputItemAddedEvent",
     "response.output_item.done": "ResponseOutputItemDoneEvent",

@@ -1,6 +1,7 @@
 """A `Response` as the server-sent events OpenAI streams for it, each with its `sequence_number`.
 
-`response.created` and `response.in_progress` (the response with no output and no usage yet),
+`response.created` (for a background response then `response.queued`) and `response.in_progress`
+(the response with no output and no usage yet),
 then per output item `response.output_item.added`, its content (a message's
 `response.content_part.added`, `response.output_text.delta`... or `response.refusal.delta`...,
 the `.done` events and `response.content_part.done`; a function call's
@@ -67,6 +68,8 @@ def pending(response: dict[str, Any], status: str) -> dict[str, Any]:
 
 def _events(response: dict[str, Any], first_status: str) -> Iterator[dict[str, Any]]:
     yield {"type": "response.created", "response": pending(response, first_status)}
+    if first_status == "queued":
+        yield {"type": "response.queued", "response": pending(response, "queued")}
     yield {"type": "response.in_progress", "response": pending(response, "in_progress")}
     for index, item in enumerate(response["output"]):
         kind = item["type"]
