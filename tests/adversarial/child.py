@@ -90,9 +90,17 @@ def differential(spec: dict[str, Any]) -> dict[str, Any]:
     return {"calls": results, "spans_started": spans[0], "spans_ended": spans[1]}
 
 
+def _hang(spec: dict[str, Any]) -> dict[str, Any]:
+    """Never return: the runner's own timeout is tested with this."""
+    while True:
+        time.sleep(60)
+
+
 def _check(name: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
     if name == "differential":
         return differential
+    if name == "hang":
+        return _hang
     # Imported here so that a child loads only the check it runs.
     module = importlib.import_module(f"tests.adversarial.{_MODULES[name]}")
     found: Callable[[dict[str, Any]], dict[str, Any]] = module.run

@@ -101,8 +101,9 @@ Case = Callable[[Request], Script]
 class HostileServer:
     """The server: `with HostileServer(cases) as server: server.base_url`."""
 
-    def __init__(self, cases: dict[str, Case]) -> None:
+    def __init__(self, cases: dict[str, Case], *, connection_deadline: float = CONNECTION_DEADLINE) -> None:
         self._cases = cases
+        self._deadline = connection_deadline
         self._stop = threading.Event()
         self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -129,6 +130,11 @@ class HostileServer:
         self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
     ) -> None:
         self.stop()
+
+    def live_threads(self) -> int:
+        """Connection threads still running."""
+        with self._lock:
+            return sum(thread.is_alive() for thread in self._threads)
 
     def stop(self) -> None:
         """Stop accepting, cut open connections, and wait (bounded) for every thread."""
@@ -158,7 +164,7 @@ class HostileServer:
             thread.start()
 
     def _serve(self, conn: socket.socket) -> None:
-        deadline = time.monotonic() + CONNECTION_DEADLINE
+        deadline = time.monotonic() + self._deadline
         reset = False
         try:
             # Scripts write small pieces on purpose; Nagle would hold each one back for an ACK.
@@ -178,7 +184,10 @@ class HostileServer:
                     conn.settimeout(max(0.05, deadline - time.monotonic()))
                     conn.sendall(step.data)
                 elif isinstance(step, Pause):
-                    self._stop.wait(min(step.seconds, max(0.0, deadline - time.monotonic())))
+                    remaining = deadline - time.monotonic()
+                    if self._stop.wait(min(step.seconds, max(0.0, remaining))) or step.seconds >= remaining:
+                        reset = True  # cut by the deadline or by stop(): the script did not finish
+                        break
                 else:
                     reset = True
                     break

@@ -72,17 +72,20 @@ def test_every_planned_call_ran(runs: Runs, group: str) -> None:
 @pytest.mark.parametrize("group", GROUPS)
 @pytest.mark.parametrize("mode", ["instrumented", "usage"])
 def test_application_sees_the_same_with_chatspan(runs: Runs, group: str, mode: str) -> None:
-    assert differences(runs[group, "plain"], runs[group, mode]) == []
+    found = differences(runs[group, "plain"], runs[group, mode])
+    assert found == [], "\n".join(found)
 
 
 @pytest.mark.parametrize("group", GROUPS)
 @pytest.mark.parametrize("mode", ["instrumented", "usage"])
 def test_one_span_per_call_ended_and_errors_marked(runs: Runs, group: str, mode: str) -> None:
-    assert accounting_problems(runs[group, mode]) == []
+    found = accounting_problems(runs[group, mode])
+    assert found == [], "\n".join(found)
     assert runs[group, mode]["spans_started"] == len(runs[group, mode]["calls"])
 
 
 @pytest.mark.parametrize("group", GROUPS)
 @pytest.mark.parametrize("mode", ["instrumented", "usage"])
 def test_every_span_and_metric_encodes_as_otlp(runs: Runs, group: str, mode: str) -> None:
-    assert encoding_problems(runs[group, mode]) == []
+    found = encoding_problems(runs[group, mode])
+    assert found == [], "\n".join(found)
