@@ -162,3 +162,17 @@ def test_a_format_1_file_reads_as_format_2_with_an_empty_tail(tmp_path: Path) ->
     assert state == Checkpoint("s", covered=[[1, 2]], current=Pass(5, 9, "chatcmpl-x", 3), tail={})
     save(path, state)
     assert json.loads(path.read_text())["version"] == 2
+
+
+def test_a_pass_finished_by_a_later_run_is_settled_only_up_to_the_run_that_began_it() -> None:
+    state = Checkpoint("s")
+    running = state.plan(NOW - 1000, NOW)[0]
+    running.opened_at = NOW  # begun by a run at NOW, killed mid-pass
+    state.confirm(running, "c5", 5, {"c5": NOW - 30})
+    an_hour_later = NOW + 3600
+    (resumed,) = state.plan(NOW - 1000, NOW)
+    assert resumed.opened_at == NOW and resumed.cursor == "c5"
+    state.finish(resumed, started_at=an_hour_later)
+    # What the first run listed in its last ten minutes was not settled then: listed again.
+    assert state.covered == [[NOW - 1000, NOW - SETTLE_SECONDS]]
+    assert state.tail == {"c5": NOW - 30}

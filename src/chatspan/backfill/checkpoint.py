@@ -40,6 +40,9 @@ class Pass:
     until: int
     cursor: str | None = None
     exported: int = 0
+    opened_at: int | None = None
+    """When the run that began this pass started: what it listed is settled only up to ten minutes
+    before that, even when a later run finishes the pass (absent in older checkpoints)."""
 
 
 @dataclass
@@ -85,7 +88,7 @@ class Checkpoint:
         Ids of `tail` that the covered ranges now hold are dropped: those ranges are never listed
         again, so the set stays as small as the last minutes' completions.
         """
-        end = min(running.until, started_at - SETTLE_SECONDS)
+        end = min(running.until, settled_edge(running, started_at))
         if end >= running.since:
             self.covered = _merge([*self.covered, [running.since, end]])
         if self.current is running:
@@ -104,6 +107,12 @@ class Checkpoint:
             "current": asdict(self.current) if self.current else None,
             "tail": self.tail,
         }
+
+
+def settled_edge(running: Pass, started_at: int) -> int:
+    """The newest `created` of `running` that is settled: ten minutes before the run that began it."""
+    opened = running.opened_at if running.opened_at is not None else started_at
+    return min(opened, started_at) - SETTLE_SECONDS
 
 
 def scope_key(base_url: str, project: str | None, model: str | None, metadata: dict[str, str]) -> str:

@@ -9,7 +9,7 @@ from typing import Any
 
 from opentelemetry.sdk.resources import Resource
 
-from chatspan.backfill.checkpoint import SETTLE_SECONDS, Checkpoint
+from chatspan.backfill.checkpoint import Checkpoint, settled_edge
 from chatspan.backfill.export import ExportFailed, VerifiedExport
 from chatspan.backfill.progress import Progress, Tally
 from chatspan.backfill.source import StoredCompletionSource, prefetched
@@ -52,6 +52,8 @@ def run_backfill(
     """
     started_at = int(now())
     for running in checkpoint.plan(selection.since, selection.until):
+        if running.opened_at is None:
+            running.opened_at = started_at
         for page in prefetched(source.pages(running)):
             fresh = [c for c in page.completions if not checkpoint.already_sent(str(c.id))]
             spans = [
@@ -75,7 +77,7 @@ def run_backfill(
                     tally.failed += len(spans)
                     raise
             if save is not None and page.cursor is not None:
-                unsettled = started_at - SETTLE_SECONDS
+                unsettled = settled_edge(running, started_at)
                 sent = {str(c.id): int(c.created) for c in fresh if int(c.created) > unsettled}
                 checkpoint.confirm(running, page.cursor, len(spans), sent)
                 save(checkpoint)
