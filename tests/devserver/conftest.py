@@ -60,16 +60,32 @@ class FaultWaits:
     """Per finished wait: `released`, `timed out` (held, never released), `stopped` or `elapsed`."""
     started: threading.Event = field(default_factory=threading.Event)
     release: threading.Event = field(default_factory=threading.Event)
+    _ended: threading.Condition = field(default_factory=threading.Condition)
 
     def __call__(self, seconds: float, stopping: threading.Event) -> bool:
         self.delays.append(seconds)
         self.started.set()
         if seconds in self.held:
-            self.outcomes.append("released" if self.release.wait(RELEASE_TIMEOUT) else "timed out")
+            self._end("released" if self.release.wait(RELEASE_TIMEOUT) else "timed out")
             return stopping.is_set()
         stopped = stopping.wait(seconds)
-        self.outcomes.append("stopped" if stopped else "elapsed")
+        self._end("stopped" if stopped else "elapsed")
         return stopped
+
+    def _end(self, outcome: str) -> None:
+        with self._ended:
+            self.outcomes.append(outcome)
+            self._ended.notify_all()
+
+    def ended(self, count: int) -> list[str]:
+        """The outcomes once `count` waits have ended (or after CLIENT_TIMEOUT, whatever ended by then).
+
+        A client can see its connection cut by `DevServer.stop()` before the handler thread's wait
+        has returned, so a test that checks how waits ended waits for them to end first.
+        """
+        with self._ended:
+            self._ended.wait_for(lambda: len(self.outcomes) >= count, CLIENT_TIMEOUT)
+            return list(self.outcomes)
 
 
 @pytest.fixture

@@ -143,7 +143,7 @@ def test_stop_cuts_fault_delays_short() -> None:
     assert waits.started.wait(TIMEOUT)  # the request is in its 30 s wait
     server.stop()
     caller.join(timeout=TIMEOUT)  # a bound for a broken server, not a measurement
-    assert waits.outcomes == ["stopped"]  # the stop event, not the 30 s, ended the wait
+    assert waits.ended(1) == ["stopped"]  # the stop event, not the 30 s, ended the wait
     assert len(outcome) == 1 and isinstance(outcome[0], ConnectionError)  # hung up, did not answer
 
 

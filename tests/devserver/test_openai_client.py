@@ -327,7 +327,7 @@ def test_latency_and_first_token() -> None:
             model=MODEL, messages=MESSAGES, extra_headers={"x-chatspan-fault": "latency=0.2"}
         )
         assert raw.parse().choices[0].message.content
-        assert (waits.delays, waits.outcomes) == ([0.2], ["elapsed"])
+        assert (waits.delays, waits.ended(1)) == ([0.2], ["elapsed"])
         waits.started.clear()
         stream = client.chat.completions.create(
             model=MODEL, messages=MESSAGES, stream=True, extra_headers={"x-chatspan-fault": "first-token=0.3"}
@@ -338,7 +338,7 @@ def test_latency_and_first_token() -> None:
         first = next(iter(stream))
         stream.close()
     assert first.choices[0].delta.role == "assistant"
-    assert waits.outcomes == ["elapsed", "released"]
+    assert waits.ended(2) == ["elapsed", "released"]
 
 
 def test_drop_after_raises_while_iterating(client: openai.OpenAI) -> None:

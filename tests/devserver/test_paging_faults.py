@@ -170,7 +170,7 @@ def test_hanging_page_blocks_neither_others_nor_shutdown() -> None:
             client.chat.completions.list(limit=5)
     server.stop()
     hanging.join(timeout=CLIENT_TIMEOUT)  # a bound for a broken server, not a measurement
-    assert waits.outcomes == ["stopped", "stopped"]  # both hangs ended by the stop, not the 30 s
+    assert waits.ended(2) == ["stopped", "stopped"]  # both hangs ended by the stop, not the 30 s
     assert len(outcome) == 1 and isinstance(outcome[0], ConnectionError)
 
 
