@@ -211,3 +211,20 @@ def test_non_finite_request_floats_are_dropped() -> None:
     attrs = attributes(recording.only_span())
     assert "gen_ai.request.temperature" not in attrs
     assert "gen_ai.request.top_p" not in attrs
+
+
+@pytest.mark.parametrize("form", ["raw", "streaming"])
+def test_a_body_the_sdk_cannot_parse_is_an_error_span(form: str) -> None:
+    with instrumented() as recording:
+        client = answer(200, b'{"id": "chatcmpl-x", "choices": [')
+        with pytest.raises(ValueError):
+            if form == "raw":
+                client.chat.completions.with_raw_response.create(model="m", messages=[]).parse()
+            else:
+                with client.chat.completions.with_streaming_response.create(
+                    model="m", messages=[]
+                ) as response:
+                    response.parse()
+    span = recording.only_span()
+    assert span.status.status_code is StatusCode.ERROR
+    assert attributes(span)["openai.request.id"] == "req_hostile"

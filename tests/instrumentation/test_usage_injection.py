@@ -140,3 +140,16 @@ async def test_async_streams_hide_only_the_trailing_usage_chunk(monkeypatch: pyt
         ("a", None),
     ]
     assert attributes(recording.only_span())["gen_ai.usage.output_tokens"] == 2
+
+
+def test_a_trailing_usage_chunk_with_garbage_choices_is_still_the_injected_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("CHATSPAN_STREAM_INCLUDE_USAGE", "true")
+    chunks = [delta("a", "stop"), chunk(choices="x", usage=USAGE)]
+    with instrumented() as recording:
+        received = list(
+            stream_client(chunks, []).chat.completions.create(model="m", messages=[], stream=True)
+        )
+    assert contents(received) == [("a", None)]
+    assert attributes(recording.only_span())["gen_ai.usage.input_tokens"] == 4

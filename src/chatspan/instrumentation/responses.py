@@ -36,6 +36,10 @@ def _cached_proxy(cache: list[Any], stream: Any, make: Any) -> Any:
     return proxy
 
 
+def _fail(call: ChatCall, error: BaseException) -> None:
+    guarded("recording a failed parse", lambda: call.fail(error), None)
+
+
 def _end(call: ChatCall, streams: list[Any]) -> None:
     """End the call: through its stream proxy when one was parsed, so chunks seen so far count."""
     for proxy in streams:
@@ -52,7 +56,12 @@ class RawResponse(wrapt.ObjectProxy):
         self._self_streams: list[Any] = []
 
     def parse(self, *args: Any, **kwargs: Any) -> Any:
-        parsed = self.__wrapped__.parse(*args, **kwargs)
+        try:
+            parsed = self.__wrapped__.parse(*args, **kwargs)
+        except BaseException as error:
+            # The body could not be read or parsed: the application sees the call fail.
+            _fail(self._self_call, error)
+            raise
         return _observe_parsed(self._self_call, parsed, self._self_streams)
 
     def __del__(self) -> None:
@@ -82,7 +91,11 @@ class AsyncStreamedResponse(wrapt.ObjectProxy):
         self._self_streams: list[Any] = []
 
     async def parse(self, *args: Any, **kwargs: Any) -> Any:
-        parsed = await self.__wrapped__.parse(*args, **kwargs)
+        try:
+            parsed = await self.__wrapped__.parse(*args, **kwargs)
+        except BaseException as error:
+            _fail(self._self_call, error)
+            raise
         return _observe_parsed(self._self_call, parsed, self._self_streams)
 
     async def close(self) -> None:

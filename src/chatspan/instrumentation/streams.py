@@ -67,7 +67,8 @@ class ChunkAccumulator:
         usage = getattr(chunk, "usage", None)
         if usage is not None:
             self.usage = usage
-        for choice in getattr(chunk, "choices", None) or ():
+        choices = getattr(chunk, "choices", None)
+        for choice in choices if isinstance(choices, list) else ():
             if choice.finish_reason is not None:
                 self.finish_reasons[choice.index] = choice.finish_reason
             if self.capture:
@@ -159,11 +160,11 @@ class _StreamState:
                 accumulator.first_chunk_after = self.call.elapsed()
                 self.call.record_first_chunk(accumulator.first_chunk_after)
             accumulator.add(chunk)
-            return not (
-                self.call.injected_usage
-                and not getattr(chunk, "choices", None)
-                and getattr(chunk, "usage", None) is not None
-            )
+            if not self.call.injected_usage or getattr(chunk, "usage", None) is None:
+                return True
+            # Usage-only: no choice in it. A server may send `[]`, null, no key, or garbage there.
+            choices = getattr(chunk, "choices", None)
+            return isinstance(choices, list) and len(choices) > 0
         except Exception:
             logger.debug("chatspan: reading a chunk failed; it is delivered untouched", exc_info=True)
             return True

@@ -308,7 +308,13 @@ def _observe(call: ChatCall, result: Any, types: ResultTypes) -> Any:
             # The body is already in memory and parse() caches: the application's own parse()
             # returns this very object, so nothing is read or parsed twice.
             raw: Any = result
-            call.complete(raw.parse())
+            try:
+                parsed = raw.parse()
+            except Exception as error:
+                # The application's own parse() raises this too: to it, the call failed.
+                call.fail(error)
+                return result
+            call.complete(parsed)
             return result
         if isinstance(result, types.streamed_response):
             return StreamedResponse(result, call)
