@@ -276,6 +276,8 @@ def _install_floor(tracer_provider: TracerProvider, meter_provider: MeterProvide
     output_attributes = {**metric_attributes, "gen_ai.token.type": "output"}
     tracer = trace.get_tracer("bench.floor", tracer_provider=tracer_provider)
     instruments = create_instruments(meter_provider.get_meter("bench.floor"))
+    token_usage = instruments.token_usage
+    assert token_usage is not None, "the default conventions record gen_ai.client.token.usage"
 
     def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
         started = time.perf_counter()
@@ -288,8 +290,8 @@ def _install_floor(tracer_provider: TracerProvider, meter_provider: MeterProvide
         span.set_attributes(end_attributes)
         instruments.processing_duration.record(0.312, metric_attributes)
         instruments.operation_duration.record(time.perf_counter() - started, metric_attributes)
-        instruments.token_usage.record(24, input_attributes)
-        instruments.token_usage.record(11, output_attributes)
+        token_usage.record(24, input_attributes)
+        token_usage.record(11, output_attributes)
         span.end()
         return result
 
