@@ -105,3 +105,32 @@ METRIC_GEN_AI_CLIENT_INFERENCE_OPERATION_INPUT_TOKENS: Final = (
 METRIC_GEN_AI_CLIENT_INFERENCE_OPERATION_OUTPUT_TOKENS: Final = (
     "gen_ai.client.inference.operation.output_tokens"
 )
+
+# The Batch API: the batch's own attributes (a live `batch create` span, a backfilled batch trace).
+OPENAI_BATCH_ID: Final = "openai.batch.id"
+"""str: the batch id (`batch_…`)."""
+
+OPENAI_BATCH_ENDPOINT: Final = "openai.batch.endpoint"
+"""str: the endpoint every line of the batch calls (`/v1/chat/completions`, `/v1/responses`, …)."""
+
+OPENAI_BATCH_STATUS: Final = "openai.batch.status"
+"""str: the batch's status (validating, in_progress, finalizing, completed, failed, expired, …)."""
+
+OPENAI_BATCH_COMPLETION_WINDOW: Final = "openai.batch.completion_window"
+"""str: the batch's completion window (`24h`)."""
+
+OPENAI_BATCH_INPUT_FILE_ID: Final = "openai.batch.input_file_id"
+OPENAI_BATCH_OUTPUT_FILE_ID: Final = "openai.batch.output_file_id"
+OPENAI_BATCH_ERROR_FILE_ID: Final = "openai.batch.error_file_id"
+"""str: the batch's input, output and error file ids."""
+
+OPENAI_BATCH_REQUEST_COUNTS_TOTAL: Final = "openai.batch.request_counts.total"
+OPENAI_BATCH_REQUEST_COUNTS_COMPLETED: Final = "openai.batch.request_counts.completed"
+OPENAI_BATCH_REQUEST_COUNTS_FAILED: Final = "openai.batch.request_counts.failed"
+"""int: the batch's `request_counts`."""
+
+OPENAI_BATCH_METADATA_PREFIX: Final = "openai.batch.metadata."
+"""str: one attribute per batch metadata pair, the key appended to this prefix."""
+
+OPERATION_BATCH_CREATE: Final = "batch create"
+"""Name of the live span around `batches.create` (recorded with CHATSPAN_LINK_STORED=true)."""

@@ -72,6 +72,8 @@ class CallKind:
     """Whether `stream_options.include_usage` exists (CHATSPAN_STREAM_INCLUDE_USAGE applies)."""
     inference: bool = True
     """Whether the call infers (and so counts tokens), as opposed to fetching a stored result."""
+    metrics: bool = True
+    """Whether the GenAI metrics are recorded (not for calls that are no model operation)."""
 
 
 @dataclass
@@ -250,6 +252,8 @@ class ChatCall:
 
     def _record_metrics(self, final: Mapping[str, AttributeValue]) -> None:
         # All recorded here, once the attributes are final: an SDK may keep the dict it is given.
+        if not self.kind.metrics:
+            return
         instruments = self.telemetry.instruments
         attributes = self._metric_attributes
         model = final.get(gen_ai.GEN_AI_RESPONSE_MODEL)

@@ -16,7 +16,7 @@ from wrapt import wrap_function_wrapper
 
 from chatspan import environment_variables as env
 from chatspan.instrumentation.call import CallKind, Telemetry
-from chatspan.instrumentation.kinds import CHAT, RESPONSES, RETRIEVE_RESPONSE
+from chatspan.instrumentation.kinds import BATCH_CREATE, CHAT, RESPONSES, RETRIEVE_RESPONSE
 from chatspan.instrumentation.metrics import create_instruments
 from chatspan.instrumentation.wrappers import (
     ResultTypes,
@@ -32,6 +32,7 @@ logger = logging.getLogger(__name__)
 _CHAT = "openai.resources.chat.completions"
 _BETA_CHAT = "openai.resources.beta.chat.completions"
 _RESPONSES = "openai.resources.responses"
+_BATCHES = "openai.resources.batches"
 _CLIENT = "openai._base_client"
 
 # (module, class, method, mode, kind). Modules and methods missing from the installed SDK are
@@ -51,6 +52,9 @@ _TABLE: tuple[tuple[str, str, str, str, CallKind | None], ...] = (
     (_RESPONSES, "AsyncResponses", "parse", "async", RESPONSES),
     (_RESPONSES, "Responses", "retrieve", "sync", RETRIEVE_RESPONSE),
     (_RESPONSES, "AsyncResponses", "retrieve", "async", RETRIEVE_RESPONSE),
+    # Only with CHATSPAN_LINK_STORED=true: the batch's metadata then names the span that made it.
+    (_BATCHES, "Batches", "create", "sync", BATCH_CREATE),
+    (_BATCHES, "AsyncBatches", "create", "async", BATCH_CREATE),
     (_CLIENT, "SyncAPIClient", "_process_response", "hook", None),
     (_CLIENT, "AsyncAPIClient", "_process_response", "hook", None),
     # A model request that reaches request() unseen came through an accessor cached earlier.
@@ -83,6 +87,8 @@ class ChatspanInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             types = _result_types()
             telemetry = self._telemetry
             for module_name, class_name, method, mode, kind in _TABLE:
+                if kind is BATCH_CREATE and not telemetry.link_stored:
+                    continue
                 owner = _find_class(module_name, class_name)
                 if owner is None or not callable(getattr(owner, method, None)):
                     continue

@@ -15,6 +15,7 @@ from chatspan import semconv
 from chatspan.instrumentation.call import CallKind
 from chatspan.instrumentation.response_stream import ResponseEventAccumulator
 from chatspan.instrumentation.streams import ChunkAccumulator
+from chatspan.mapping.batches import batch_object_attributes, batch_request_attributes
 from chatspan.mapping.completion import completion_attributes
 from chatspan.mapping.messages import input_message_attributes, output_message_attributes
 from chatspan.mapping.request import opt_in_request_attributes, request_attributes, span_name
@@ -95,3 +96,22 @@ RETRIEVE_RESPONSE = CallKind(
     accumulator=lambda capture: ResponseEventAccumulator(capture, with_usage=False),
     inference=False,
 )
+
+
+def _batch(result: Any, capture: bool) -> dict[str, AttributeValue]:
+    return batch_object_attributes(result)
+
+
+BATCH_CREATE = CallKind(
+    name="batches.create",
+    request_attributes=batch_request_attributes,
+    span_name=lambda request: semconv.OPERATION_BATCH_CREATE,
+    input_content=_no_content,
+    result_attributes=_batch,
+    accumulator=ChunkAccumulator,
+    # A batch is always kept: with CHATSPAN_LINK_STORED its metadata carries the traceparent.
+    stores_by_default=True,
+    inference=False,
+    metrics=False,
+)
+"""Wrapped only with CHATSPAN_LINK_STORED=true: the span a backfilled batch trace links back to."""

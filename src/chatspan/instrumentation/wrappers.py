@@ -21,7 +21,7 @@ from opentelemetry.util.types import AttributeValue
 
 from chatspan import semconv
 from chatspan.instrumentation.call import CallKind, ChatCall, Telemetry, guarded
-from chatspan.instrumentation.kinds import CHAT, RESPONSES, RETRIEVE_RESPONSE
+from chatspan.instrumentation.kinds import BATCH_CREATE, CHAT, RESPONSES, RETRIEVE_RESPONSE
 from chatspan.instrumentation.responses import AsyncStreamedResponse, RawResponse, StreamedResponse
 from chatspan.instrumentation.streams import AsyncChatStream, ChatStream
 from chatspan.mapping._values import field, given
@@ -170,7 +170,7 @@ def _request_kind(method: object, path: object) -> CallKind | None:
         return None
     method = method.lower()
     if method == "post":
-        return {"/chat/completions": CHAT, "/responses": RESPONSES}.get(path)
+        return {"/chat/completions": CHAT, "/responses": RESPONSES, "/batches": BATCH_CREATE}.get(path)
     if method == "get" and path.startswith("/responses/") and path.count("/") == 2:
         return RETRIEVE_RESPONSE
     return None
@@ -186,7 +186,7 @@ def _start_at_request(
     """
     options = args[1] if len(args) > 1 else kwargs.get("options")
     kind = _request_kind(getattr(options, "method", None), getattr(options, "url", None))
-    if kind is None:
+    if kind is None or (kind is BATCH_CREATE and not telemetry.link_stored):
         return None
     # A retrieve's arguments (stream, starting_after) are query parameters; the others' the body.
     body = getattr(options, "params" if kind is RETRIEVE_RESPONSE else "json_data", None)

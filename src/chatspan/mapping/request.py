@@ -159,15 +159,17 @@ def opt_in_request_attributes(tools: object, user: object) -> dict[str, Attribut
     return attrs
 
 
-def metadata_attributes(metadata: object) -> dict[str, AttributeValue]:
-    """One `openai.request.metadata.<key>` attribute per string pair; other shapes are ignored."""
+def metadata_attributes(
+    metadata: object, prefix: str = semconv.OPENAI_REQUEST_METADATA_PREFIX
+) -> dict[str, AttributeValue]:
+    """One `<prefix><key>` attribute per string pair (`openai.request.metadata.` by default)."""
     if not isinstance(metadata, Mapping):
         return {}
     attrs: dict[str, AttributeValue] = {}
     for key, value in metadata.items():
         name, text = as_text(key), as_text(value)
         if name is not None and text is not None:
-            attrs[semconv.OPENAI_REQUEST_METADATA_PREFIX + name] = text
+            attrs[prefix + name] = text
     return attrs
 
 
