@@ -1,4 +1,4 @@
-"""A stored completion -> one finished span: deterministic ids, timed at `created`.
+"""A stored completion or response -> one finished span: deterministic ids, timed at its creation.
 
 The list holds no duration, so the span is zero-length and says where it came from
 (`chatspan.source`=`backfill`). Its attributes come from the same mapping as a live span's.
@@ -19,10 +19,12 @@ from opentelemetry.trace import SpanContext, SpanKind, TraceFlags
 from opentelemetry.util.types import AttributeValue
 
 from chatspan import semconv
-from chatspan.mapping._values import as_count, as_text, field
+from chatspan.mapping._values import as_count, as_float, as_text, field
 from chatspan.mapping.completion import completion_attributes
 from chatspan.mapping.messages import input_message_attributes, output_message_attributes
 from chatspan.mapping.request import opt_in_request_attributes, request_attributes, span_name
+from chatspan.mapping.response_messages import response_input_attributes, response_output_attributes
+from chatspan.mapping.responses import response_object_attributes, responses_request_attributes
 from chatspan.mapping.traceparent import parse_traceparent
 from chatspan.version import __version__
 
@@ -88,8 +90,70 @@ def stored_span(
             attributes.update(input_message_attributes(messages))
         attributes.update(output_message_attributes(field(completion, "choices") or ()))
 
-    trace_id, span_id = span_ids(completion_id)
-    metadata = field(completion, "metadata")
+    created = as_count(field(completion, "created"))
+    return _record_span(completion_id, model, attributes, created, field(completion, "metadata"), resource)
+
+
+# Response fields that repeat the request's arguments (what the live span reads from create()).
+_RESPONSE_REQUEST_FIELDS = (
+    "temperature",
+    "top_p",
+    "max_output_tokens",
+    "reasoning",
+    "previous_response_id",
+    "conversation",
+    "service_tier",
+    "store",
+    "background",
+    "truncation",
+    "tools",
+    "metadata",
+    "text",
+)
+
+
+def response_span(
+    response: Any,
+    *,
+    resource: Resource,
+    capture_content: bool,
+    input_items: Sequence[Any] | None = None,
+) -> ReadableSpan:
+    """Build the finished span of one stored Response (SDK object or JSON), timed at `created_at`.
+
+    The same attributes as the live span of its create call, by the same mapping (tokens included:
+    this span stands for the call, not for a fetch of it); content with capture on.
+    """
+    response_id = str(field(response, "id"))
+    model = field(response, "model")
+    request = {name: field(response, name) for name in _RESPONSE_REQUEST_FIELDS}
+    request["model"] = model
+    attributes = responses_request_attributes({k: v for k, v in request.items() if v is not None})
+    attributes.pop(gen_ai.GEN_AI_REQUEST_STREAM, None)
+    attributes.update(response_object_attributes(response))
+    attributes[semconv.CHATSPAN_SOURCE] = SOURCE_BACKFILL
+    if capture_content:
+        attributes.update(
+            response_input_attributes(
+                {"input": list(input_items or ()), "instructions": field(response, "instructions")}
+            )
+        )
+        attributes.update(response_output_attributes(response))
+    created = as_float(field(response, "created_at"))
+    seconds = created if created is not None and 0 <= created < _MAX_SECONDS else None
+    return _record_span(response_id, model, attributes, seconds, field(response, "metadata"), resource)
+
+
+def _record_span(
+    record_id: str,
+    model: object,
+    attributes: dict[str, AttributeValue],
+    created: float | None,
+    metadata: object,
+    resource: Resource,
+) -> ReadableSpan:
+    """The zero-length span of one stored record: deterministic ids, the live trace when linked."""
+    trace_id, span_id = span_ids(record_id)
     parent = (
         parse_traceparent(metadata.get(semconv.TRACEPARENT_METADATA_KEY))
         if isinstance(metadata, dict)
@@ -99,9 +163,8 @@ def stored_span(
     if parent is not None:
         trace_id = parent.trace_id
         name = f"stored {name}"
-    created = as_count(field(completion, "created"))
     # OTLP times are uint64 nanoseconds: a `created` beyond that would fail the whole batch's export.
-    timestamp = created * 1_000_000_000 if created is not None and created < _MAX_SECONDS else 0
+    timestamp = int(created * 1_000_000_000) if created is not None and created < _MAX_SECONDS else 0
     return ReadableSpan(
         name=name,
         context=SpanContext(trace_id, span_id, is_remote=False, trace_flags=TraceFlags(TraceFlags.SAMPLED)),
