@@ -14,6 +14,7 @@ import threading
 from collections.abc import Sequence
 from types import FrameType
 
+from chatspan.devserver.batches import DEFAULT_BATCH_SECONDS
 from chatspan.devserver.faults import FaultSyntaxError
 from chatspan.devserver.server import DEFAULT_RPM, DEFAULT_TPM, HOST, DevServer
 from chatspan.devserver.state import DEFAULT_BACKGROUND_SECONDS
@@ -22,8 +23,8 @@ from chatspan.devserver.state import DEFAULT_BACKGROUND_SECONDS
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m chatspan.devserver",
-        description="A local OpenAI-compatible server: chat completions, stored completions and the "
-        "Responses API (binds 127.0.0.1 only).",
+        description="A local OpenAI-compatible server: chat completions, stored completions, the "
+        "Responses API, and the Files and Batch APIs (binds 127.0.0.1 only).",
     )
     parser.add_argument("--port", type=int, default=0, help="port to listen on; 0 picks a free one")
     parser.add_argument("--host", default=HOST, help=f"only {HOST} is accepted")
@@ -46,8 +47,18 @@ def _parser() -> argparse.ArgumentParser:
         metavar="N",
         help="store N made-up completions from the last --seed-days days before serving",
     )
+    parser.add_argument(
+        "--seed-batches",
+        type=int,
+        default=0,
+        metavar="N",
+        help="add N finished batches from the last --seed-days days, with their files (the first of "
+        "50,000 lines; then completed, expired, cancelled, failed, ...); takes milliseconds",
+    )
     parser.add_argument("--seed-days", type=float, default=30, metavar="DAYS", help="default: 30")
-    parser.add_argument("--seed", type=int, default=0, help="random seed of --seed-stored (default: 0)")
+    parser.add_argument(
+        "--seed", type=int, default=0, help="random seed of --seed-stored and --seed-batches (default: 0)"
+    )
     parser.add_argument(
         "--ignore-limit",
         action="store_true",
@@ -60,6 +71,14 @@ def _parser() -> argparse.ArgumentParser:
         metavar="S",
         help="a background response (background: true) stays queued S seconds, then in_progress S "
         f"seconds, then completes (default: {DEFAULT_BACKGROUND_SECONDS:g})",
+    )
+    parser.add_argument(
+        "--batch-seconds",
+        type=float,
+        default=DEFAULT_BATCH_SECONDS,
+        metavar="S",
+        help="each stage of a batch (validating, in_progress, finalizing; cancelling) lasts S seconds "
+        f"(default: {DEFAULT_BATCH_SECONDS:g})",
     )
     return parser
 
@@ -78,8 +97,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.seed_stored < 0 or not args.seed_days > 0:
         print("error: --seed-stored must be at least 0 and --seed-days above 0", file=sys.stderr)
         return 2
+    if args.seed_batches < 0:
+        print("error: --seed-batches must be at least 0", file=sys.stderr)
+        return 2
     if not args.background_seconds >= 0:
         print("error: --background-seconds must be at least 0", file=sys.stderr)
+        return 2
+    if not args.batch_seconds >= 0:
+        print("error: --batch-seconds must be at least 0", file=sys.stderr)
         return 2
     try:
         server = DevServer(
@@ -93,6 +118,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             seed_days=args.seed_days,
             ignore_limit=args.ignore_limit,
             background_seconds=args.background_seconds,
+            batch_seconds=args.batch_seconds,
+            seed_batches=args.seed_batches,
         )
         server.start()
     except FaultSyntaxError as error:

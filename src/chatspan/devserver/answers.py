@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,4 +29,16 @@ class StreamAnswer:
     done_marker: bool = False
 
 
-Answer = JsonAnswer | StreamAnswer
+@dataclass(frozen=True)
+class ContentAnswer:
+    """A 200 file body sent chunked as `lines` come (a file's content).
+
+    `count_lines` is asked only when a `truncated` fault must find the middle of the file."""
+
+    lines: Iterable[bytes]
+    count_lines: Callable[[], int]
+    content_type: str = "application/octet-stream"
+    state: RateLimitState | None = None
+
+
+Answer = JsonAnswer | StreamAnswer | ContentAnswer

@@ -10,10 +10,14 @@ options::
     first-token=0.5          streams: wait 0.5 s after the headers, before the first chunk
     chunk-delay=0.01         streams: wait 0.01 s between chunks
     drop-after=3             streams: send 3 chunks, then drop the TCP connection without the
-                             terminating chunk; other requests: drop it without answering
+                             terminating chunk; file content: send 3 lines, then drop it;
+                             other requests: drop it without answering
     drop                     drop the connection without answering (drop-after=0). The request
                              is still carried out (stored, updated, deleted): only the answer is lost
     malformed                200 with a truncated JSON body (streams: a truncated `data:` line)
+    truncated                file content only: send the first half of the lines, then half of
+                             the next one, and end the response cleanly (a file cut mid-line);
+                             `truncated=N` cuts after N whole lines
     fail-after=N             Responses API only: the model "fails" after N stream events: the
                              stream sends an `error` event and `response.failed` (with
                              `error.code` server_error) instead of the rest; a JSON create
@@ -42,7 +46,10 @@ can script a client that sends no custom headers (the backfill)::
 Targets: `chat` (`POST .../chat/completions`), `list`, `retrieve` (`GET .../{id}`), `update`
 (`POST .../{id}`), `delete` and `messages`; for the Responses API `responses` (`POST /v1/responses`),
 `responses.retrieve` (`GET /v1/responses/{id}`, also its `stream=true` replay),
-`responses.input_items`, `responses.delete` and `responses.cancel`. Requests to a target are
+`responses.input_items`, `responses.delete` and `responses.cancel`; for the Files API
+`files.create`, `files.list`, `files.retrieve`, `files.content` and `files.delete`; for the Batch
+API `batches.create`, `batches.list`, `batches.retrieve` and `batches.cancel` (`batches.list:429;times=2`,
+`files.content:truncated`, `files.content:drop-after=100`). Requests to a target are
 counted from the moment the faults were last set (each `set_faults` or `POST /_chatspan/faults`
 restarts every count at 0), whatever their answer. A targeted fault with neither `times` nor `nth`
 hits every request to its target. `first-token` and `chunk-delay` only make sense for streams, so
@@ -80,6 +87,15 @@ TARGETS = (
     "responses.input_items",
     "responses.delete",
     "responses.cancel",
+    "files.create",
+    "files.list",
+    "files.retrieve",
+    "files.content",
+    "files.delete",
+    "batches.create",
+    "batches.list",
+    "batches.retrieve",
+    "batches.cancel",
 )
 """Endpoints a fault can be scoped to (`list:500`); see the module docstring."""
 MODEL_CALL_TARGETS = ("chat", "responses")
@@ -90,6 +106,8 @@ _STREAM_KINDS = ("first-token", "chunk-delay")
 _STREAMING_TARGETS = (None, "chat", "responses", "responses.retrieve")
 FAILING_TARGETS = ("responses", "responses.retrieve")
 """The endpoints `fail-after` applies to: those that answer with a model response."""
+CONTENT_TARGETS = (None, "files.content")
+"""The endpoints `truncated` applies to: a file's content (or a header on such a request)."""
 
 
 class FaultSyntaxError(ValueError):
@@ -99,7 +117,7 @@ class FaultSyntaxError(ValueError):
 @dataclass(frozen=True)
 class Fault:
     """One parsed fault: `kind` is `status`, `latency`, `first-token`, `chunk-delay`, `drop-after`,
-    `fail-after` or `malformed`; `value` is the status code, the seconds or the event count.
+    `fail-after`, `malformed` or `truncated`; `value` is the status code, the seconds or the event count.
     `target` is None for an untargeted fault (model calls, `times` counting retries), else one of
     `TARGETS`."""
 
@@ -139,6 +157,8 @@ class FaultPlan:
     fail_after: int | None = None
     """Responses API: events sent before the response fails (None: it does not fail)."""
     malformed: bool = False
+    truncated: int | None = None
+    """File content: whole lines sent before the cut (-1: half of them); None: not cut."""
 
 
 def _number(item: str, name: str, text: str) -> float:
@@ -212,6 +232,13 @@ def parse_fault(item: str) -> Fault:
             f"fault {item!r}: fail-after fails a model response, which only responses and "
             "responses.retrieve send"
         )
+    if name == "truncated" and target not in CONTENT_TARGETS:
+        raise FaultSyntaxError(
+            f"fault {item!r}: truncated cuts a file's content, which only files.content sends"
+        )
+    if name == "truncated":
+        lines = _count(item, name, text.strip()) if has_value else -1
+        return Fault("truncated", lines, times, None, target, nth)
     if name.isdigit() and not has_value:
         status = int(name)
         if not 400 <= status <= 599:
@@ -231,8 +258,8 @@ def parse_fault(item: str) -> Fault:
         return Fault(name, _count(item, name, text.strip()), times, None, target, nth)
     raise FaultSyntaxError(
         f"unknown fault {item!r} (known: a 4xx/5xx status, latency=S, hang=S, first-token=S, "
-        "chunk-delay=S, drop-after=N, drop, fail-after=N, malformed; optionally after a target "
-        "such as list:)"
+        "chunk-delay=S, drop-after=N, drop, fail-after=N, malformed, truncated[=N]; optionally after a "
+        "target such as list:)"
     )
 
 
@@ -264,6 +291,7 @@ def plan_faults(faults: Sequence[Fault], retry_count: int, request_number: int =
     drop_after: int | None = None
     fail_after: int | None = None
     malformed = False
+    truncated: int | None = None
     for fault in faults:
         if not fault.active(retry_count, request_number):
             continue
@@ -281,6 +309,8 @@ def plan_faults(faults: Sequence[Fault], retry_count: int, request_number: int =
             fail_after = int(fault.value) if fail_after is None else min(fail_after, int(fault.value))
         elif fault.kind == "malformed":
             malformed = True
+        elif fault.kind == "truncated":
+            truncated = int(fault.value)
     return FaultPlan(
         status=None if status is None else int(status.value),
         retry_after=None if status is None else status.retry_after,
@@ -290,6 +320,7 @@ def plan_faults(faults: Sequence[Fault], retry_count: int, request_number: int =
         drop_after=drop_after,
         fail_after=fail_after,
         malformed=malformed,
+        truncated=truncated,
     )
 
 

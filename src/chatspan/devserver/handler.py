@@ -5,8 +5,10 @@ chunked`. Every response, errors included, carries the headers OpenAI sends (`x-
 `openai-processing-ms`, `openai-version`, `openai-organization`, `x-envoy-upstream-service-time`
 and the six `x-ratelimit-*`). Which paths are served is `chatspan.devserver.routes`; the endpoints
 themselves are `chatspan.devserver.chat` (chat completions), `chatspan.devserver.stored` (stored
-completions) and `chatspan.devserver.response_endpoints` (the Responses API). They return an
-`Answer`, which the handler sends, bent by the request's faults.
+completions), `chatspan.devserver.response_endpoints` (the Responses API),
+`chatspan.devserver.files` (the Files API) and `chatspan.devserver.batches` (the Batch API). They
+return an `Answer`, which the handler sends, bent by the request's faults. A file's content is
+sent chunked, about `CONTENT_CHUNK` bytes at a time, as its lines are produced.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ from http.server import BaseHTTPRequestHandler
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
-from chatspan.devserver.answers import Answer, JsonAnswer, StreamAnswer
+from chatspan.devserver.answers import Answer, ContentAnswer, JsonAnswer, StreamAnswer
+from chatspan.devserver.batches import cancel_batch, create_batch, list_batches, retrieve_batch
 from chatspan.devserver.chat import answer_chat
 from chatspan.devserver.errors import (
     ApiError,
@@ -41,6 +44,7 @@ from chatspan.devserver.faults import (
     plan_faults,
     retry_count,
 )
+from chatspan.devserver.files import create_file, delete_file, file_content, list_files, retrieve_file
 from chatspan.devserver.ratelimit import RateLimitState, retry_after_headers
 from chatspan.devserver.response_endpoints import (
     cancel_response,
@@ -69,6 +73,8 @@ OPENAI_VERSION = "2020-10-01"
 AZURE_API_VERSION = "api-version"
 IDLE_TIMEOUT = 30.0
 """Seconds an idle keep-alive connection is kept open."""
+CONTENT_CHUNK = 64 * 1024
+"""Bytes of file content gathered into one HTTP chunk before it is written."""
 
 
 class _DroppedConnection(Exception):
@@ -166,11 +172,44 @@ class ChatHandler(BaseHTTPRequestHandler):
                 "POST /v1/responses and GET /v1/responses/{id} send.",
                 param=FAULT_HEADER,
             )
+        if plan.truncated is not None and route.name != "files.content":
+            raise invalid_request(
+                f"Invalid {FAULT_HEADER} header: truncated cuts a file's content, which only "
+                "GET /v1/files/{id}/content sends.",
+                param=FAULT_HEADER,
+            )
         if route.name == "chat":
             return answer_chat(state, raw, route.deployment, self._request_id)
         if route.name.startswith("responses"):
             return self._responses(route, query, raw, plan)
+        if route.name.startswith(("files.", "batches.")):
+            return self._files_and_batches(route, query, raw)
         return JsonAnswer(self._stored(route, query, raw))
+
+    def _files_and_batches(self, route: Route, query: Query, raw: bytes) -> Answer:
+        state = self._state
+        now = state.clock()
+        # Batches finish with the clock, not in the background: store the files of those that have.
+        state.batches.settle(now, state.files)
+        object_id = route.completion_id or ""
+        if route.name == "files.create":
+            return JsonAnswer(create_file(state.files, raw, self.headers.get("content-type", ""), now))
+        if route.name == "files.list":
+            return JsonAnswer(list_files(state.files, query, now))
+        if route.name == "files.retrieve":
+            return JsonAnswer(retrieve_file(state.files, object_id, now))
+        if route.name == "files.delete":
+            return JsonAnswer(delete_file(state.files, object_id, now))
+        if route.name == "files.content":
+            content = file_content(state.files, object_id, now)
+            return ContentAnswer(content.lines(), content.line_count)
+        if route.name == "batches.create":
+            return JsonAnswer(create_batch(state.batches, state.files, raw, now, state.batch_seconds))
+        if route.name == "batches.list":
+            return JsonAnswer(list_batches(state.batches, query, now))
+        if route.name == "batches.retrieve":
+            return JsonAnswer(retrieve_batch(state.batches, object_id, now))
+        return JsonAnswer(cancel_batch(state.batches, object_id, now))
 
     def _responses(self, route: Route, query: Query, raw: bytes, plan: FaultPlan) -> Answer:
         state = self._state
@@ -319,6 +358,8 @@ class ChatHandler(BaseHTTPRequestHandler):
         state = answer.state or self._state.limiter.state()
         if isinstance(answer, StreamAnswer):
             self._send_stream(answer, plan, state)
+        elif isinstance(answer, ContentAnswer):
+            self._send_content(answer, plan, state)
         else:
             self._send_planned(answer.body, plan, state)
 
@@ -357,6 +398,42 @@ class ChatHandler(BaseHTTPRequestHandler):
         if answer.done_marker:
             self._write_chunk(b"data: [DONE]\n\n")
         self.wfile.write(b"0\r\n\r\n")
+
+    def _send_content(self, answer: ContentAnswer, plan: FaultPlan, state: RateLimitState) -> None:
+        """Send a file's lines chunked, never more than about `CONTENT_CHUNK` bytes held at once.
+
+        `drop-after=N` drops the connection after N lines; `truncated` ends the body cleanly in the
+        middle of a line, as a file cut short would."""
+        cut = plan.truncated
+        if cut is not None and cut < 0:
+            cut = answer.count_lines() // 2
+        self._start_response(200, answer.content_type, self._common_headers(state))
+        self.send_header("transfer-encoding", "chunked")
+        self.end_headers()
+        pending: list[bytes] = []
+        size = sent = 0
+        for line in answer.lines:
+            if plan.drop_after is not None and sent >= plan.drop_after:
+                self._write_lines(pending)
+                self._drop()
+            if cut is not None and sent >= cut:
+                pending.append(line[: max(1, len(line) // 2)])
+                break
+            pending.append(line)
+            size += len(line)
+            sent += 1
+            if size >= CONTENT_CHUNK:
+                self._write_lines(pending)
+                pending, size = [], 0
+        self._write_lines(pending)
+        if plan.drop_after is not None and sent >= plan.drop_after:
+            self._drop()
+        self.wfile.write(b"0\r\n\r\n")
+
+    def _write_lines(self, lines: list[bytes]) -> None:
+        # An empty chunk would be the terminating one: write none.
+        if lines:
+            self._write_chunk(b"".join(lines))
 
     def _write_chunk(self, data: bytes) -> None:
         self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))

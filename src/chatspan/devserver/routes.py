@@ -11,6 +11,12 @@ The Responses API: `POST /v1/responses` (`responses`), `GET /v1/responses/{id}`
 (`responses.retrieve`), `DELETE /v1/responses/{id}` (`responses.delete`),
 `GET /v1/responses/{id}/input_items` (`responses.input_items`) and
 `POST /v1/responses/{id}/cancel` (`responses.cancel`).
+
+The Files API: `POST`/`GET /v1/files` (`files.create`, `files.list`), `GET`/`DELETE /v1/files/{id}`
+(`files.retrieve`, `files.delete`), `GET /v1/files/{id}/content` (`files.content`). The Batch API:
+`POST`/`GET /v1/batches` (`batches.create`, `batches.list`), `GET /v1/batches/{id}`
+(`batches.retrieve`), `POST /v1/batches/{id}/cancel` (`batches.cancel`). `openai.AzureOpenAI`
+keeps both off its deployment paths, so Azure serves them at `/openai/files...` and `/openai/batches...`.
 """
 
 from __future__ import annotations
@@ -21,6 +27,8 @@ from urllib.parse import unquote
 FAULTS_PATH = "/_chatspan/faults"
 _COLLECTION = ("chat", "completions")
 _RESPONSES = "responses"
+_FILES = "files"
+_BATCHES = "batches"
 
 
 @dataclass(frozen=True)
@@ -60,6 +68,11 @@ def find_route(method: str, path: str) -> Route | None:
         if name is None:
             return None
         return Route(name, response_id, azure, deployment, needs_api_version)
+    if rest[:1] in ([_FILES], [_BATCHES]):
+        name = _files_endpoint(method, rest) if rest[0] == _FILES else _batches_endpoint(method, rest)
+        if name is None or deployment is not None:
+            return None
+        return Route(name, rest[1] if len(rest) > 1 else None, azure, None, needs_api_version)
     name = _endpoint(method, rest)
     if name is None:
         return None
@@ -78,6 +91,30 @@ def _responses_endpoint(method: str, rest: list[str]) -> str | None:
         return "responses.input_items"
     if len(rest) == 3 and rest[2] == "cancel" and method == "POST":
         return "responses.cancel"
+    return None
+
+
+def _files_endpoint(method: str, rest: list[str]) -> str | None:
+    if len(rest) == 1:
+        return {"POST": "files.create", "GET": "files.list"}.get(method)
+    if not rest[1]:
+        return None
+    if len(rest) == 2:
+        return {"GET": "files.retrieve", "DELETE": "files.delete"}.get(method)
+    if len(rest) == 3 and rest[2] == "content" and method == "GET":
+        return "files.content"
+    return None
+
+
+def _batches_endpoint(method: str, rest: list[str]) -> str | None:
+    if len(rest) == 1:
+        return {"POST": "batches.create", "GET": "batches.list"}.get(method)
+    if not rest[1]:
+        return None
+    if len(rest) == 2:
+        return "batches.retrieve" if method == "GET" else None
+    if len(rest) == 3 and rest[2] == "cancel" and method == "POST":
+        return "batches.cancel"
     return None
 
 

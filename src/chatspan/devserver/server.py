@@ -7,6 +7,8 @@ import time
 from collections.abc import Callable, Mapping
 from types import TracebackType
 
+from chatspan.devserver.batch_seeding import seed_batches
+from chatspan.devserver.batches import DEFAULT_BATCH_SECONDS
 from chatspan.devserver.httpserver import DevHTTPServer
 from chatspan.devserver.ratelimit import RateLimiter
 from chatspan.devserver.response_store import StoredResponse
@@ -34,6 +36,9 @@ class DevServer:
     they advance instead of sleeping; by default those are `time.time` and `time.monotonic`.
     `fault_wait(seconds, stop_event) -> stopping?` waits out a fault's delay (default: on the stop
     event, so `stop()` cuts it short); tests pass one that records the delays it is asked for.
+    `batch_seconds` is how long each stage of a batch lasts on `clock` (validating, in_progress,
+    finalizing; cancelling). `seed_batches=N` adds N finished batches of the last `seed_days` days
+    with their files (see `seed_batches`).
     """
 
     def __init__(
@@ -53,11 +58,15 @@ class DevServer:
         clock: Callable[[], float] | None = None,
         background_seconds: float = DEFAULT_BACKGROUND_SECONDS,
         fault_wait: FaultWait = wait_on_stop,
+        batch_seconds: float = DEFAULT_BATCH_SECONDS,
+        seed_batches: int = 0,
     ) -> None:
         if host != HOST:
             raise ValueError(f"the chatspan devserver binds {HOST} only, not {host!r}")
         if not background_seconds >= 0:
             raise ValueError(f"background_seconds must be at least 0, not {background_seconds!r}")
+        if not batch_seconds >= 0:
+            raise ValueError(f"batch_seconds must be at least 0, not {batch_seconds!r}")
         self._state = ServerState(
             limiter=RateLimiter(rpm, tpm, clock=clock or time.monotonic),
             api_key=api_key,
@@ -66,10 +75,13 @@ class DevServer:
             clock=clock or time.time,
             background_seconds=background_seconds,
             fault_wait=fault_wait,
+            batch_seconds=batch_seconds,
         )
         self._state.set_faults(list(faults or []))
         if seed_stored:
             self.seed_stored(seed_stored, days=seed_days, seed=seed)
+        if seed_batches:
+            self.seed_batches(seed_batches, days=seed_days, seed=seed)
         self._port = port
         self._httpd: DevHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -161,6 +173,19 @@ class DevServer:
         `days` <= 0.
         """
         return self._state.store.put_entries(seeded_entries(n, days=days, seed=seed, now=now))
+
+    def seed_batches(self, n: int, *, days: float = 30, seed: int = 0, now: float | None = None) -> int:
+        """Add `n` finished batches of the last `days` days, with their input, output and error files.
+
+        A mix of completed (with some failed lines), expired, cancelled and failed batches, one
+        completed batch whose output file has expired, and (the first) one of 50,000 lines; see
+        `chatspan.devserver.batch_seeding`. Deterministic for `seed` and `now` (default: the
+        server's clock). Fast: the outputs are produced when they are read. Raises ValueError for
+        `n` < 0 or `days` <= 0.
+        """
+        state = self._state
+        moment = state.clock() if now is None else now
+        return seed_batches(state.batches, state.files, n, days=days, seed=seed, now=moment)
 
     @property
     def ignore_limit(self) -> bool:

@@ -7,7 +7,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from chatspan.devserver.batches import DEFAULT_BATCH_SECONDS, BatchStore
 from chatspan.devserver.faults import MODEL_CALL_TARGETS, Fault, parse_faults
+from chatspan.devserver.files import FileStore
 from chatspan.devserver.promptcache import PromptCache
 from chatspan.devserver.ratelimit import RateLimiter
 from chatspan.devserver.response_store import ResponseStore
@@ -40,6 +42,10 @@ class ServerState:
     """Wall-clock seconds for `created_at` and background progress; tests pass one they advance."""
     background_seconds: float = DEFAULT_BACKGROUND_SECONDS
     """How long a background response stays `queued`, and then `in_progress`, before it completes."""
+    files: FileStore = field(default_factory=FileStore)
+    batches: BatchStore = field(default_factory=BatchStore)
+    batch_seconds: float = DEFAULT_BATCH_SECONDS
+    """How long each stage of a batch lasts (validating, in_progress, finalizing; cancelling)."""
     prompt_cache: PromptCache = field(default_factory=PromptCache)
     stopping: threading.Event = field(default_factory=threading.Event)
     fault_wait: FaultWait = wait_on_stop
