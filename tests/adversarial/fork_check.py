@@ -88,12 +88,16 @@ def run(spec: dict[str, Any]) -> dict[str, Any]:
     instrumented = instrument(keep=False, metrics=False)
     sabotage.apply(spec.get("sabotage"))
     client: Any = mock_client(_answer)
+    # The children call through a client no thread uses: httpx's cookie jar lock (and the SDK's own)
+    # would otherwise hang a child whatever chatspan does. chatspan's state is shared by both.
+    child_client: Any = mock_client(_answer)
     telemetry: Any = getattr(ChatspanInstrumentor(), "_telemetry", None)
     headroom = telemetry.instruments.headroom
     stop = threading.Event()
     # The SDK's first call fills caches behind locks of its own (platform headers, under a
     # cached_property lock in 3.11): made here first, so that forks meet only the steady call path.
     client.chat.completions.create(model="fork", messages=MESSAGES)
+    child_client.chat.completions.create(model="fork", messages=MESSAGES)
 
     def calls() -> None:
         while not stop.is_set():
@@ -121,7 +125,7 @@ def run(spec: dict[str, Any]) -> dict[str, Any]:
             # wherever the hammering threads happen to be.
             pid = _fork_while_held(locks, os.fork) if number % 2 == 0 else os.fork()
             if pid == 0:
-                _in_child(client, dump_path, bound)
+                _in_child(child_client, dump_path, bound)
             forked += 1
             code = _wait(pid, bound)
             if code is None:

@@ -111,6 +111,7 @@ def _stream_with(client: Any, case: str, seen: Observations) -> None:
 def _raw(client: Any, case: str, seen: Observations) -> None:
     raw = client.chat.completions.with_raw_response.create(model=case, messages=MESSAGES)
     seen.append(["headers", raw.status_code, raw_headers(raw)])
+    seen.append(["body", raw.text])
     seen.append(["value", describe(raw.parse())])
 
 
@@ -193,6 +194,7 @@ async def _a_stream_with(client: Any, case: str, seen: Observations) -> None:
 async def _a_raw(client: Any, case: str, seen: Observations) -> None:
     raw = await client.chat.completions.with_raw_response.create(model=case, messages=MESSAGES)
     seen.append(["headers", raw.status_code, raw_headers(raw)])
+    seen.append(["body", raw.text])
     seen.append(["value", describe(raw.parse())])
 
 

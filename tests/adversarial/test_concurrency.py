@@ -41,7 +41,7 @@ def runs(hostile_server: HostileServer) -> dict[str, dict[str, Any]]:
 @pytest.mark.parametrize("name", ["threads", "asyncio"])
 def test_concurrent_spans_stay_with_their_call(runs: dict[str, dict[str, Any]], name: str) -> None:
     result = runs[name]
-    assert result["problems"] == []
+    assert result["problems"] == [], "\n".join(result["problems"])
     # Each call's span and its caller's span.
     assert result["spans_started"] == result["spans_ended"] == 2 * result["calls"]
 

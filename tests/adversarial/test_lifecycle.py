@@ -39,7 +39,7 @@ def runs() -> dict[str, dict[str, Any]]:
 
 def test_every_form_on_every_client_follows_instrument_state(runs: dict[str, dict[str, Any]]) -> None:
     result = runs["cycles"]
-    assert result["problems"] == []
+    assert result["problems"] == [], "\n".join(result["problems"])
     assert result["spans_started"] == result["spans_ended"] > 0
 
 
@@ -50,7 +50,7 @@ def test_spans_after_uninstrument_are_reported(runs: dict[str, dict[str, Any]]) 
 
 def test_a_forked_child_makes_an_instrumented_call(runs: dict[str, dict[str, Any]]) -> None:
     result = runs["fork"]
-    assert result["problems"] == []
+    assert result["problems"] == [], "\n".join(result["problems"])
     assert result["forks"] == FORKS["forks"]
 
 
