@@ -51,7 +51,7 @@ def responses_line(custom_id: str, text: str, **body: Any) -> dict[str, Any]:
     }
 
 
-def embeddings_line(custom_id: str, text: str, **body: Any) -> dict[str, Any]:
+def embeddings_line(custom_id: str, text: str | list[str], **body: Any) -> dict[str, Any]:
     """One batch input line for `/v1/embeddings`."""
     request = {"model": "text-embedding-3-small", "input": text, **body}
     return {"custom_id": custom_id, "method": "POST", "url": EMBEDDINGS, "body": request}

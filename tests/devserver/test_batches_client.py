@@ -98,6 +98,7 @@ def test_completed_batch_through_every_stage(client: openai.OpenAI, clock: Clock
     for step in (STAGE, STAGE / 2, STAGE / 2, STAGE):
         clock.advance(step)
         current = client.batches.retrieve(batch.id)
+        assert current.request_counts is not None
         seen.append((current.status, current.request_counts.completed, current.output_file_id))
     assert seen[:3] == [("in_progress", 0, None), ("in_progress", 2, None), ("finalizing", 4, None)]
     assert seen[3][:2] == ("completed", 4)

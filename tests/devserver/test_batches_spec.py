@@ -49,7 +49,7 @@ BATCH_NULLS = (
     "cancelled_at",
 )
 FILE_NULLS = ("expires_at", "status_details")
-BODY_SCHEMAS = {
+BODY_SCHEMAS: dict[str, str] = {
     CHAT: "CreateChatCompletionResponse",
     RESPONSES: "Response",
     EMBEDDINGS: "CreateEmbeddingResponse",
@@ -152,7 +152,7 @@ def test_batch_in_every_status_matches_spec(server: DevServer, clock: Clock, end
         lines.append(chat_line("r0", "duplicate"))
     metadata = {"chatspan.expire_after": "2"} if ending == "expired" else {"team": "search"}
     batch = _create(server, lines, metadata=metadata)
-    steps = {
+    plans: dict[str, list[float | str]] = {
         "validating": [0],
         "in_progress": [STAGE * 1.5],
         "finalizing": [STAGE * 2.5],
@@ -161,8 +161,8 @@ def test_batch_in_every_status_matches_spec(server: DevServer, clock: Clock, end
         "cancelling": [STAGE * 1.5, "cancel"],
         "cancelled": [STAGE * 1.5, "cancel", STAGE],
         "expired": [STAGE * 2],
-    }[ending]
-    for step in steps:
+    }
+    for step in plans[ending]:
         if step == "cancel":
             cancelled = request(server, "POST", f"/v1/batches/{batch['id']}/cancel")
             assert cancelled.status == 200
