@@ -1,4 +1,5 @@
-"""Proxies for what a chat call returns before its body is read: streams and raw responses.
+"""Proxies for the streams a model call returns (chat chunks, Responses events), and what a chat
+stream accumulates for its span.
 
 Each proxy ends its call's span exactly once: on exhaustion, on an error, on `close()`, on leaving a
 `with` block, or when the application drops it unfinished (garbage collection). Iteration methods are
@@ -211,7 +212,7 @@ def _closing_response(stream: Any, state: _StreamState) -> Any:
 
 
 class ChatStream(wrapt.ObjectProxy):
-    """Proxy for `openai.Stream[ChatCompletionChunk]`."""
+    """Proxy for `openai.Stream`: of `ChatCompletionChunk`s, or of Responses API events."""
 
     def __init__(self, stream: Any, call: ChatCall) -> None:
         super().__init__(stream)
@@ -286,7 +287,7 @@ class ChatStream(wrapt.ObjectProxy):
 
 
 class AsyncChatStream(wrapt.ObjectProxy):
-    """Proxy for `openai.AsyncStream[ChatCompletionChunk]`."""
+    """Proxy for `openai.AsyncStream`: of `ChatCompletionChunk`s, or of Responses API events."""
 
     def __init__(self, stream: Any, call: ChatCall) -> None:
         super().__init__(stream)

@@ -1,8 +1,10 @@
-"""The span lifecycle around one chat call, for sync and async clients.
+"""The span lifecycle around one model call (chat, responses, a fetch), for sync and async clients.
 
-`create()`/`parse()` open a span and make it known through a context variable; the SDK's
-`_process_response` hook, called once with the final HTTP response of that call, adds what only the
-headers tell; the result (a completion, a stream, a raw response) ends the span or hands it to a proxy.
+A resource method (`create()`, `parse()`, `retrieve()`) opens a span of its `CallKind` and makes it
+known through a context variable; the client's `request()` does the same for a call no resource
+wrapper saw (a cached accessor); the SDK's `_process_response` hook, called once with the final HTTP
+response of that call, adds what only the headers tell; the result (a completion or Response, a
+stream, a raw response) ends the span or hands it to a proxy.
 """
 
 from __future__ import annotations
