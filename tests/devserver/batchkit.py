@@ -82,5 +82,23 @@ def batch_server(clock: Clock, **options: Any) -> Iterator[DevServer]:
 
 
 def create(client: openai.OpenAI, file_id: str, endpoint: Endpoint = CHAT, **options: Any) -> Any:
-    """`client.batches.create` with the only window there is."""
-    return client.batches.create(input_file_id=file_id, endpoint=endpoint, completion_window="24h", **options)
+    """`client.batches.create` with the only window there is.
+
+    `output_expires_after` goes in the body by hand: SDKs before 1.99 have no such parameter."""
+    extra = (
+        {"output_expires_after": options.pop("output_expires_after")}
+        if "output_expires_after" in options
+        else None
+    )
+    return client.batches.create(
+        input_file_id=file_id, endpoint=endpoint, completion_window="24h", extra_body=extra, **options
+    )
+
+
+def usage_of(batch: Any) -> dict[str, Any]:
+    """A batch's `usage` as a dict: older SDKs do not model it and keep the JSON as it came."""
+    usage = getattr(batch, "usage", None)
+    if usage is None:
+        return {}
+    found: dict[str, Any] = usage if isinstance(usage, dict) else usage.model_dump()
+    return found

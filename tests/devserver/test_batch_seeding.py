@@ -12,14 +12,13 @@ import os
 from collections import Counter
 from dataclasses import replace
 
-import openai
 import pytest
 
 from chatspan.devserver import DevServer
 from chatspan.devserver.batch_seeding import LARGE_LINES, seed_batches
 from chatspan.devserver.batches import BatchStore, engine_lines
 from chatspan.devserver.files import FileStore
-from tests.devserver.batchkit import Clock, client_for
+from tests.devserver.batchkit import Clock, client_for, usage_of
 
 DAY = 86_400
 STREAM_RSS_BOUND = 15_000_000
@@ -29,11 +28,6 @@ STREAM_RSS_BOUND = 15_000_000
 def _rss() -> int:
     with open("/proc/self/statm") as statm:
         return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-
-
-def _batches(server: DevServer) -> list[openai.types.Batch]:
-    with client_for(server) as client:
-        return list(client.batches.list())
 
 
 def test_the_mix_of_seeded_batches() -> None:
@@ -60,7 +54,7 @@ def test_the_mix_of_seeded_batches() -> None:
         (large,) = [
             batch for batch in batches if batch.request_counts and batch.request_counts.total == LARGE_LINES
         ]
-        assert large.status == "completed" and large.usage is not None and large.usage.total_tokens > 0
+        assert large.status == "completed" and usage_of(large)["total_tokens"] > 0
         assert any(batch.metadata and "chatspan.traceparent" in batch.metadata for batch in batches)
         endpoints = {batch.endpoint for batch in batches}
         assert endpoints == {"/v1/chat/completions", "/v1/responses", "/v1/embeddings"}

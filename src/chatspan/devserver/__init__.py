@@ -1,5 +1,5 @@
-"""A local OpenAI-compatible server (chat completions, stored completions, the Responses API) for
-tests and demos, standard library only.
+"""A local OpenAI-compatible server (chat completions, stored completions, the Responses API, the
+Files and Batch APIs) for tests and demos, standard library only.
 
 Run it with ``python -m chatspan.devserver --port 0`` (it prints one line,
 ``chatspan devserver listening on http://127.0.0.1:PORT/v1``), or in-process::
@@ -42,6 +42,27 @@ are a 404, as at OpenAI. ``background: true`` answers ``queued``; later retrieve
 ``/openai/responses?api-version=...`` (what ``openai.AzureOpenAI`` calls) and
 ``/openai/v1/responses`` work too. A responses call spends the rate limits as a chat call does.
 
+The Files and Batch APIs (`chatspan.devserver.files`, `chatspan.devserver.batches`): ``POST
+/v1/files`` (multipart ``file`` and ``purpose``; ``purpose=batch`` takes ``.jsonl`` up to 200 MB),
+``GET /v1/files`` (``purpose``, ``limit``, ``after``, ``order``), ``GET``/``DELETE .../{id}`` and
+``GET .../{id}/content``, streamed chunked as its lines are produced. ``POST /v1/batches``
+(``/v1/chat/completions``, ``/v1/responses`` or ``/v1/embeddings``, ``completion_window: "24h"``,
+``metadata`` kept as given, ``output_expires_after``), ``GET /v1/batches`` (newest first, ``after``,
+``limit``), ``GET .../{id}`` and ``POST .../{id}/cancel``. A batch moves with the server's clock,
+each stage lasting ``DevServer(batch_seconds=...)`` (CLI ``--batch-seconds``): ``validating``,
+then ``failed`` (``errors.data`` names the bad lines: invalid JSON, a missing field, an URL that
+is not the batch's endpoint, a duplicate ``custom_id``, a second model) or ``in_progress``,
+``finalizing``, ``completed``; ``cancelling`` then ``cancelled`` after a cancel; ``expired`` when
+its metadata says ``"chatspan.expire_after": "N"`` (N lines ran). Its lines run through the same
+engines as the live endpoints (`chatspan.devserver.batch_runner`): the output file holds OpenAI's
+``{"id": "batch_req_...", "custom_id", "response": {"status_code": 200, "request_id", "body"},
+"error": null}`` lines, the error file the lines a body check or an unknown model refused, and
+those the expiry stopped. Outputs are produced again on every read, the same bytes each time, and
+never held whole. ``DevServer(seed_batches=N, seed=S)`` (CLI ``--seed-batches N``) adds N finished
+batches of the last month in milliseconds (`chatspan.devserver.batch_seeding`): one of 50,000
+lines, then completed, expired, cancelled, failed, Responses, an expired output file and
+embeddings batches. Azure's ``/openai/files`` and ``/openai/batches`` work too.
+
 Fault knobs (full syntax in `chatspan.devserver.faults`): a request header
 ``x-chatspan-fault: 429;times=1, latency=0.2``, or ``POST /_chatspan/faults`` with a JSON list such
 as ``["500"]`` (until ``[]``), or ``DevServer.set_faults([...])``. Faults: a 4xx/5xx status,
@@ -52,15 +73,18 @@ it hits and count that endpoint's requests, for clients that send no custom head
 ``list:500;times=2`` (the next two list requests), ``list:429;times=6``, ``list:malformed;nth=3``
 (the third), ``list:hang=30;nth=2``, ``list:drop;nth=2``, ``messages:500;times=1``. Targets:
 ``chat``, ``list``, ``retrieve``, ``update``, ``delete``, ``messages``, ``responses``,
-``responses.retrieve``, ``responses.input_items``, ``responses.delete``, ``responses.cancel``.
+``responses.retrieve``, ``responses.input_items``, ``responses.delete``, ``responses.cancel``,
+``files.create``, ``files.list``, ``files.retrieve``, ``files.content``, ``files.delete``,
+``batches.create``, ``batches.list``, ``batches.retrieve``, ``batches.cancel``; a file's content
+also takes ``truncated`` (cut mid-line, the response ending cleanly) and ``drop-after=N`` lines.
 Untargeted persistent faults hit every model call (chat completions and ``POST /v1/responses``).
 ``fail-after=N`` makes a response fail after N stream events (an ``error`` event, then
 ``response.failed``), or a JSON create answer ``status: "failed"``.
 
 Tests control time instead of waiting for it: ``DevServer(clock=...)`` drives ``created_at``,
-background progress and the rate-limit window, and ``DevServer(fault_wait=...)`` is called for
-every fault delay (``latency``, ``hang``, ``first-token``, ``chunk-delay``), so a test can record
-or hold it rather than time it.
+background progress, batches and file expiry, and the rate-limit window, and
+``DevServer(fault_wait=...)`` is called for every fault delay (``latency``, ``hang``,
+``first-token``, ``chunk-delay``), so a test can record or hold it rather than time it.
 """
 
 from __future__ import annotations

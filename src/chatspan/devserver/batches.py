@@ -248,13 +248,14 @@ class BatchStore:
             finished = record.finished_at()
             if record.outcome is not None or finished is None or now < finished:
                 continue
-            if record.status_at(now) in ("failed",):
+            if record.status_at(now) == "failed":
                 outcome = Outcome(None, None, _usage())
             else:
                 outcome = settle(record, files)
             with self._lock:
+                # Two requests may settle a batch at once: they store the same files and outcome.
                 current = self._records.get(record.id)
-                if current is not None and current.outcome is None:
+                if current is not None:
                     self._records[record.id] = replace(current, outcome=outcome)
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from chatspan.devserver.completions import random_id
@@ -82,37 +82,34 @@ class StaticContent:
 
 @dataclass
 class GeneratedContent:
-    """Lines produced again by `produce` on every read; the size is counted by one pass, once."""
+    """Lines produced again by `produce` on every read; the size is counted by one pass, once.
+
+    Two threads asking for the size at once may both count it: they find the same numbers."""
 
     produce: Callable[[], Iterator[bytes]]
     known_size: int | None = None
     known_lines: int | None = None
-    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def lines(self) -> Iterator[bytes]:
         """A fresh pass over the lines."""
         return self.produce()
 
-    def _count(self) -> None:
-        with self._lock:
-            if self.known_size is None or self.known_lines is None:
-                size = lines = 0
-                for line in self.produce():
-                    size += len(line)
-                    lines += 1
-                self.known_size, self.known_lines = size, lines
+    def _count(self) -> tuple[int, int]:
+        if self.known_size is None or self.known_lines is None:
+            size = lines = 0
+            for line in self.produce():
+                size += len(line)
+                lines += 1
+            self.known_size, self.known_lines = size, lines
+        return self.known_size, self.known_lines
 
     def size(self) -> int:
         """The length in bytes (the first call reads the content through once, line by line)."""
-        if self.known_size is None:
-            self._count()
-        return self.known_size or 0
+        return self._count()[0]
 
     def line_count(self) -> int:
         """How many lines there are (counted with the size)."""
-        if self.known_lines is None:
-            self._count()
-        return self.known_lines or 0
+        return self._count()[1]
 
 
 @dataclass(frozen=True)
