@@ -9,7 +9,7 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -55,6 +55,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UserError as error:
         print(f"chatspan: error: {error}", file=sys.stderr)
         return error.code
+    except _Interrupted:
+        return EXIT_INTERRUPTED
     except KeyboardInterrupt:
         print("chatspan: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
@@ -90,6 +92,11 @@ def _parser() -> argparse.ArgumentParser:
         "--since", help="window start: ISO date/date-time or a span back from now (default 30d)"
     )
     backfill.add_argument("--until", help="window end, same forms (default now)")
+    backfill.add_argument(
+        "--responses",
+        metavar="FILE",
+        help="backfill the stored responses whose ids FILE lists, one a line (`-`: stdin)",
+    )
     backfill.add_argument("--model", help="only completions of this model")
     backfill.add_argument(
         "--metadata",
@@ -132,11 +139,25 @@ def _parser() -> argparse.ArgumentParser:
     backfill.set_defaults(command=_backfill)
 
     get = commands.add_parser(
-        "get", help="show one stored completion: created, model, usage, request id, metadata"
+        "get", help="show one stored completion or response: created, model, usage, request id, metadata"
     )
     _verbose_option(get)
-    get.add_argument("completion_id", metavar="COMPLETION_ID")
+    get.add_argument(
+        "completion_id", metavar="ID", help="chatcmpl-... (a completion) or resp_... (a response)"
+    )
     get.add_argument("--json", action="store_true", help="print it as one JSON object")
+    get.add_argument(
+        "--export", action="store_true", help="also send it as one span, as backfill does (same span id)"
+    )
+    get_messages = get.add_mutually_exclusive_group()
+    get_messages.add_argument(
+        "--with-messages",
+        dest="with_messages",
+        action="store_true",
+        default=None,
+        help="fetch its input messages or items (default: on when content capture is on)",
+    )
+    get_messages.add_argument("--no-messages", dest="with_messages", action="store_false")
     get.add_argument("--timeout", type=_positive_float, default=60.0, help=argparse.SUPPRESS)
     get.add_argument("--max-retries", type=_non_negative_int, default=2, help=argparse.SUPPRESS)
     get.set_defaults(command=_get)
@@ -150,11 +171,12 @@ def _verbose_option(command: argparse.ArgumentParser) -> None:
 
 
 def _backfill(args: argparse.Namespace) -> int:
+    if args.responses is not None:
+        return _backfill_responses(args)
     # Imported here so `chatspan --help` and bad flags answer at once, without loading the SDKs.
     from chatspan.backfill import checkpoint as checkpoints
-    from chatspan.backfill.export import VerifiedExport
-    from chatspan.backfill.otlp import ConfigurationError, destination, resource
-    from chatspan.backfill.progress import Progress, Tally
+    from chatspan.backfill.otlp import resource
+    from chatspan.backfill.progress import Tally
     from chatspan.backfill.runner import RunOptions, run_backfill
     from chatspan.backfill.source import StoredCompletionSource
     from chatspan.backfill.window import WindowError, empty_hint, selection
@@ -166,14 +188,9 @@ def _backfill(args: argparse.Namespace) -> int:
         )
     except WindowError as error:
         raise UserError(str(error), EXIT_USAGE) from None
-    capture = env.env_flag(os.environ.get(env.OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT))
+    capture = _capture_content()
     with_messages = capture if args.with_messages is None else args.with_messages
-    try:
-        # Checked before the first API call: a bad endpoint is a typo, not something to retry.
-        # Console spans go to stderr under --json, so that stdout stays one JSON object.
-        sink = destination(console=sys.stderr if args.json else sys.stdout)
-    except ConfigurationError as error:
-        raise UserError(str(error), EXIT_CONFIG) from None
+    sink = _sink(args.json)
     client = _client(args)
     scope = checkpoints.scope_key(str(client.base_url), client.project, chosen.model, chosen.metadata)
     path: Path = args.checkpoint or checkpoints.default_path(scope)
@@ -183,62 +200,221 @@ def _backfill(args: argparse.Namespace) -> int:
     # Paging (a thread waiting on the API) and exporting (CPU-bound encoding) take turns on the
     # GIL; the default 5 ms switch interval leaves a page that arrived waiting on the encoder.
     sys.setswitchinterval(0.0005)
-    sending = not args.dry_run and sink.exporter is not None
-    export = (
-        VerifiedExport(sink.exporter, destination=sink.description)
-        if sending and sink.exporter is not None
-        else None
-    )
-    if not sending and sink.exporter is not None:
-        sink.exporter.shutdown()
-    verb = "would export" if args.dry_run else ("exported" if sending else "made, sent nowhere")
+    run = _Run.begin(args, sink)
     tally = Tally()
-    progress = Progress(sys.stderr, interactive=sys.stderr.isatty(), verb=verb)
     try:
         # A run that sends nothing writes nothing either: no state directory, lock or checkpoint.
-        with checkpoints.locked(path) if sending else contextlib.nullcontext():
+        with checkpoints.locked(path) if run.sending else contextlib.nullcontext():
             state = checkpoints.Checkpoint(scope=scope) if args.restart else checkpoints.load(path, scope)
             fresh = not state.covered and state.current is None and not state.tail
             outcome = _outcome(
                 lambda: run_backfill(
                     source=source,
-                    export=export,
+                    export=run.export,
                     checkpoint=state,
-                    save=(lambda state: checkpoints.save(path, state)) if sending else None,
+                    save=(lambda state: checkpoints.save(path, state)) if run.sending else None,
                     selection=chosen,
                     options=RunOptions(
                         resource=resource(),
                         capture_content=capture,
                         show=_show if args.dry_run else None,
                     ),
-                    progress=progress,
+                    progress=run.progress,
                     tally=tally,
                     stop=args.stop,
                 ),
                 args.stop,
-                close=export.shutdown if export is not None else None,
+                close=run.export.shutdown if run.export is not None else None,
             )
     except checkpoints.CheckpointError as error:
         raise UserError(str(error), EXIT_CONFIG) from None
-    progress.done(tally)
-    if args.json:
-        summary = {
-            **tally.as_json(),
-            "dry_run": args.dry_run,
-            "exporter": sink.kind,
-            "checkpoint": str(path),
-            "error": outcome.summary,
-        }
-        print(json.dumps(summary), flush=True)
-    if outcome.code == EXIT_INTERRUPTED:
-        print("chatspan: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    if outcome.code != EXIT_OK:
-        raise UserError(outcome.summary or "failed", outcome.code)
+    _report(args, run, tally, outcome, path, {})
     hint = empty_hint(chosen, now=int(now.timestamp()), matched=tally.exported, fresh=fresh or args.restart)
     if hint:
         print(f"chatspan: hint: {hint}", file=sys.stderr)
     return EXIT_OK
+
+
+def _backfill_responses(args: argparse.Namespace) -> int:
+    """`backfill --responses FILE`: the stored responses an id list names, resumable by line."""
+    from chatspan.backfill import checkpoint as checkpoints
+    from chatspan.backfill.otlp import resource
+    from chatspan.backfill.progress import Tally
+    from chatspan.backfill.responses import IdLine, StoredResponseSource
+    from chatspan.backfill.runner import ResponseReport, RunOptions, run_response_backfill
+
+    given = [flag for flag, value in _WINDOW_FLAGS.items() if getattr(args, value)]
+    if given:
+        raise UserError(
+            f"{', '.join(given)} cannot be combined with --responses: the id list says what to backfill",
+            EXIT_USAGE,
+        )
+    ids, identity = _read_id_list(args.responses)
+    capture = _capture_content()
+    with_items = capture if args.with_messages is None else args.with_messages
+    sink = _sink(args.json)
+    client = _responses_client(args)
+    scope = checkpoints.responses_scope(str(client.base_url), client.project, identity)
+    path: Path = args.checkpoint or checkpoints.default_path(scope, "responses")
+    source = StoredResponseSource(client, with_input_items=with_items, concurrency=args.concurrency)
+    run = _Run.begin(args, sink)
+    tally = Tally()
+    report = ResponseReport(missing=[], invalid=[], on_missing=_MissingLines(), on_invalid=_invalid_line)
+    try:
+        with checkpoints.locked(path) if run.sending else contextlib.nullcontext():
+            fresh = checkpoints.LineCheckpoint(scope=scope)
+            state = fresh if args.restart else checkpoints.load_lines(path, scope)
+            if state.lines and (state.lines > len(ids.lines) or ids.digest(state.lines) != state.digest):
+                raise checkpoints.CheckpointError(
+                    f"the id list {args.responses} no longer begins with the {state.lines} lines the "
+                    f"checkpoint {path} confirmed; run again with --restart to start over"
+                )
+            outcome = _outcome(
+                lambda: run_response_backfill(
+                    source=source,
+                    ids=ids,
+                    export=run.export,
+                    checkpoint=state,
+                    save=(lambda state: checkpoints.save(path, state)) if run.sending else None,
+                    options=RunOptions(
+                        resource=resource(),
+                        capture_content=capture,
+                        show=_show_response if args.dry_run else None,
+                    ),
+                    progress=run.progress,
+                    tally=tally,
+                    report=report,
+                    batch_size=args.page_size,
+                    stop=args.stop,
+                ),
+                args.stop,
+                close=run.export.shutdown if run.export is not None else None,
+            )
+    except checkpoints.CheckpointError as error:
+        raise UserError(str(error), EXIT_CONFIG) from None
+    _report(args, run, tally, outcome, path, {"source": "responses"})
+    missing: list[str] = report.missing
+    invalid: list[IdLine] = report.invalid
+    if missing or invalid:
+        print(
+            f"chatspan: hint: skipped {len(missing)} ids with no stored response (deleted, or created "
+            f"with store=false?) and {len(invalid)} lines that hold no response id (resp_...)",
+            file=sys.stderr,
+        )
+    return EXIT_OK
+
+
+_WINDOW_FLAGS = {"--since": "since", "--until": "until", "--model": "model", "--metadata": "metadata"}
+"""Options of the stored-completions list that an id list has no use for."""
+
+_REPORTED_LINES = 20
+"""Skipped ids and invalid lines named one by one, at most; the hint at the end counts them all."""
+
+
+class _MissingLines:
+    """Name each id the API had no stored response for, up to `_REPORTED_LINES`."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self, response_id: str) -> None:
+        self.count += 1
+        if self.count <= _REPORTED_LINES:
+            print(f"chatspan: skipped {response_id}: no stored response", file=sys.stderr, flush=True)
+
+
+def _invalid_line(line: Any) -> None:
+    if line.number <= 10_000:
+        print(
+            f"chatspan: skipped line {line.number}: not a response id: {line.text[:80]!r}",
+            file=sys.stderr,
+            flush=True,
+        )
+
+
+def _read_id_list(name: str) -> tuple[Any, str]:
+    """The id list and its identity for the checkpoint: a file's resolved path, stdin's content hash.
+
+    A file keeps its checkpoint when ids are appended (the checkpoint checks the prefix it
+    confirmed); stdin has no name, so what it held is its identity.
+    """
+    import hashlib
+
+    from chatspan.backfill.responses import read_ids
+
+    if name == "-":
+        data = sys.stdin.buffer.read()
+        return read_ids(data), "stdin:" + hashlib.sha256(data).hexdigest()
+    path = Path(name)
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise UserError(f"cannot read the id list {name}: {error.strerror or error}", EXIT_USAGE) from None
+    return read_ids(data), "file:" + str(path.resolve())
+
+
+@dataclass(frozen=True)
+class _Run:
+    """Where a run's spans go and how it is shown: exporter (if it sends), progress line."""
+
+    kind: str
+    sending: bool
+    export: Any
+    progress: Any
+
+    @classmethod
+    def begin(cls, args: argparse.Namespace, sink: Any) -> _Run:
+        from chatspan.backfill.export import VerifiedExport
+        from chatspan.backfill.progress import Progress
+
+        sending = not args.dry_run and sink.exporter is not None
+        export = VerifiedExport(sink.exporter, destination=sink.description) if sending else None
+        if not sending and sink.exporter is not None:
+            sink.exporter.shutdown()
+        verb = "would export" if args.dry_run else ("exported" if sending else "made, sent nowhere")
+        progress = Progress(sys.stderr, interactive=sys.stderr.isatty(), verb=verb)
+        return cls(sink.kind, sending, export, progress)
+
+
+def _report(
+    args: argparse.Namespace, run: _Run, tally: Any, outcome: _Outcome, path: Path, extra: dict[str, Any]
+) -> None:
+    """The end of every backfill: the final line and summary, once; a failure raised as its exit."""
+    run.progress.done(tally)
+    if args.json:
+        summary = {
+            **tally.as_json(),
+            "dry_run": args.dry_run,
+            "exporter": run.kind,
+            "checkpoint": str(path),
+            "error": outcome.summary,
+            **extra,
+        }
+        print(json.dumps(summary), flush=True)
+    if outcome.code == EXIT_INTERRUPTED:
+        print("chatspan: interrupted", file=sys.stderr)
+        raise _Interrupted
+    if outcome.code != EXIT_OK:
+        raise UserError(outcome.summary or "failed", outcome.code)
+
+
+class _Interrupted(Exception):
+    """The run was interrupted and has reported so; main() exits 130 without a second line."""
+
+
+def _sink(json_output: bool) -> Any:
+    """The configured exporter, checked before the first API call: a bad endpoint is a typo."""
+    from chatspan.backfill.otlp import ConfigurationError, destination
+
+    try:
+        # Console spans go to stderr under --json, so that stdout stays one JSON object.
+        return destination(console=sys.stderr if json_output else sys.stdout)
+    except ConfigurationError as error:
+        raise UserError(str(error), EXIT_CONFIG) from None
+
+
+def _capture_content() -> bool:
+    return env.env_flag(os.environ.get(env.OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT))
 
 
 @dataclass(frozen=True)
@@ -278,27 +454,37 @@ def _outcome(run: Callable[[], None], stop: _StopRequest, close: Callable[[], No
 
 
 def _get(args: argparse.Namespace) -> int:
-    from chatspan.backfill.source import (
-        ApiUnreachable,
-        AuthenticationFailed,
-        SourceError,
-        StoredCompletionSource,
-    )
+    record_id = args.completion_id.strip()
+    if not record_id:
+        raise UserError(
+            "COMPLETION_ID is empty: give the id of a stored completion (chatcmpl-...) "
+            "or response (resp_...)",
+            EXIT_USAGE,
+        )
+    if record_id.startswith("resp_"):
+        return _get_response(args, record_id)
+    if not record_id.startswith("chatcmpl-"):
+        raise UserError(
+            f"{record_id!r} is not an id chatspan get takes: give a stored completion's "
+            "(chatcmpl-...) or a stored response's (resp_...)",
+            EXIT_USAGE,
+        )
+    return _get_completion(args, record_id)
+
+
+def _get_completion(args: argparse.Namespace, completion_id: str) -> int:
+    from chatspan.backfill.otlp import resource
+    from chatspan.backfill.source import StoredCompletionSource
+    from chatspan.backfill.spans import stored_span
     from chatspan.backfill.window import Selection
 
-    if not args.completion_id.strip():
-        raise UserError(
-            "COMPLETION_ID is empty: give the id of a stored completion (chatcmpl-...)", EXIT_USAGE
-        )
-    source = StoredCompletionSource(_client(args), Selection(since=0, until=0))
-    try:
-        completion = source.retrieve(args.completion_id)
-    except AuthenticationFailed as error:
-        raise UserError(str(error), EXIT_AUTH) from None
-    except ApiUnreachable as error:
-        raise UserError(str(error), EXIT_CONFIG) from None
-    except SourceError as error:
-        raise UserError(str(error), EXIT_API) from None
+    capture = _capture_content()
+    with_messages = capture if args.with_messages is None else args.with_messages
+    sink = _sink(args.json) if args.export else None
+    source = StoredCompletionSource(_client(args), Selection(since=0, until=0), with_messages=with_messages)
+    with _api_errors():
+        completion = source.retrieve(completion_id)
+        messages = source.messages([completion]).get(completion.id) if args.export else None
     created = completion.created
     usage = completion.usage.model_dump(exclude_none=True) if completion.usage else None
     summary: dict[str, Any] = {
@@ -310,6 +496,9 @@ def _get(args: argparse.Namespace) -> int:
         "request_id": getattr(completion, "request_id", None),
         "metadata": dict(getattr(completion, "metadata", None) or {}),
     }
+    if sink is not None:
+        span = stored_span(completion, resource=resource(), capture_content=capture, messages=messages)
+        summary["exported"] = _export_one(sink, span)
     if args.json:
         print(json.dumps(summary))
         return EXIT_OK
@@ -324,7 +513,110 @@ def _get(args: argparse.Namespace) -> int:
     print(f"request id  {summary['request_id'] or '-'}")
     for key, value in summary["metadata"].items():
         print(f"metadata    {key}={value}")
+    _print_exported(summary.get("exported"))
     return EXIT_OK
+
+
+def _get_response(args: argparse.Namespace, response_id: str) -> int:
+    from chatspan.backfill.otlp import resource
+    from chatspan.backfill.responses import StoredResponseSource, response_summary
+    from chatspan.backfill.source import NotFound
+    from chatspan.backfill.spans import response_span
+
+    capture = _capture_content()
+    with_items = capture if args.with_messages is None else args.with_messages
+    sink = _sink(args.json) if args.export else None
+    source = StoredResponseSource(_responses_client(args))
+    with _api_errors():
+        try:
+            response = source.retrieve(response_id)
+        except NotFound:
+            raise UserError(
+                f"no stored response {response_id} (deleted, or created with store=false?)", EXIT_API
+            ) from None
+        items = source.input_items(response_id) if with_items else None
+    summary = response_summary(response, items)
+    if sink is not None:
+        span = response_span(response, resource=resource(), capture_content=capture, input_items=items)
+        summary["exported"] = _export_one(sink, span)
+    if args.json:
+        print(json.dumps(summary))
+        return EXIT_OK
+    print(f"id          {summary['id']}")
+    print(f"created     {summary['created_iso']}  ({summary['created']})")
+    print(f"model       {summary['model']}")
+    print(f"status      {summary['status']}")
+    tokens = summary["tokens"]
+    if tokens:
+        print(
+            f"tokens      {tokens['input']} input, {tokens['output']} output, "
+            f"{_or_dash(tokens['cached'])} cached, {_or_dash(tokens['reasoning'])} reasoning"
+        )
+    print(f"request id  {summary['request_id'] or '-'}")
+    for key, value in summary["metadata"].items():
+        print(f"metadata    {key}={value}")
+    if items is not None:
+        print(f"input items {len(items)}")
+    _print_exported(summary.get("exported"))
+    return EXIT_OK
+
+
+def _or_dash(value: object) -> str:
+    return "-" if value is None else str(value)
+
+
+@contextlib.contextmanager
+def _api_errors() -> Iterator[None]:
+    """An API error of `chatspan get` as one line and the exit code backfill gives it."""
+    from chatspan.backfill.source import ApiUnreachable, AuthenticationFailed, SourceError
+
+    try:
+        yield
+    except AuthenticationFailed as error:
+        raise UserError(str(error), EXIT_AUTH) from None
+    except ApiUnreachable as error:
+        raise UserError(str(error), EXIT_CONFIG) from None
+    except SourceError as error:
+        raise UserError(str(error), EXIT_API) from None
+
+
+def _export_one(sink: Any, span: Any) -> dict[str, str] | None:
+    """Send one span through the backfill's verified export; where it went (None: sent nowhere)."""
+    from chatspan.backfill.export import ExportFailed, VerifiedExport
+
+    if sink.exporter is None:
+        return None
+    export = VerifiedExport(sink.exporter, destination=sink.description)
+    try:
+        export.export([span])
+    except ExportFailed as error:
+        raise UserError(str(error), EXIT_EXPORT) from None
+    finally:
+        export.shutdown()
+    context = span.context
+    return {
+        "trace_id": f"{context.trace_id:032x}",
+        "span_id": f"{context.span_id:016x}",
+        "to": sink.description,
+    }
+
+
+def _print_exported(exported: object) -> None:
+    if isinstance(exported, dict):
+        print(f"exported    span {exported['span_id']} of trace {exported['trace_id']} to {exported['to']}")
+
+
+def _responses_client(args: argparse.Namespace) -> Any:
+    """A client for the Responses API, or one line saying this openai predates it (exit 3)."""
+    from chatspan.backfill.responses import has_responses_api
+
+    if not has_responses_api():
+        import openai
+
+        raise UserError(
+            f"this openai ({openai.__version__}) has no Responses API: upgrade openai", EXIT_CONFIG
+        )
+    return _client(args)
 
 
 def _client(args: argparse.Namespace) -> Any:
@@ -346,6 +638,15 @@ def _client(args: argparse.Namespace) -> Any:
 def _show(completion: Any) -> None:
     created = datetime.fromtimestamp(completion.created, tz=timezone.utc).isoformat().replace("+00:00", "Z")
     print(f"{completion.id}\t{created}\t{completion.model}", flush=True)
+
+
+def _show_response(response: Any) -> None:
+    from chatspan.backfill.responses import iso_time
+
+    print(
+        f"{response.id}\t{iso_time(int(response.created_at))}\t{response.model}\t{response.status}",
+        flush=True,
+    )
 
 
 class _StopRequest:

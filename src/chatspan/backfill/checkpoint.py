@@ -109,6 +109,73 @@ class Checkpoint:
         }
 
 
+@dataclass
+class LineCheckpoint:
+    """How far a backfill of an id list (`--responses FILE`) got: lines confirmed, and their digest.
+
+    `digest` is the SHA-256 of those first `lines` lines as read: a resumed run checks that its
+    input begins with the same bytes (ids appended later are fine; an edited prefix is not).
+    """
+
+    scope: str
+    lines: int = 0
+    digest: str = ""
+    exported: int = 0
+
+    def confirm(self, lines: int, digest: str, count: int) -> None:
+        """Record that the first `lines` lines reached the exporter (`count` spans in this batch)."""
+        self.lines = lines
+        self.digest = digest
+        self.exported += count
+
+    def to_json(self) -> dict[str, Any]:
+        return {"version": FORMAT_VERSION, "kind": "lines", **asdict(self)}
+
+
+def load_lines(path: Path, scope: str) -> LineCheckpoint:
+    """Read the id-list checkpoint at `path`; a missing file is a fresh start."""
+    data = _read_json(path)
+    if data is None:
+        return LineCheckpoint(scope=scope)
+    try:
+        if data.get("version") != FORMAT_VERSION or data.get("kind") != "lines":
+            raise ValueError("unknown version or kind")
+        checkpoint = LineCheckpoint(
+            scope=str(data["scope"]),
+            lines=int(data["lines"]),
+            digest=str(data["digest"]),
+            exported=int(data.get("exported", 0)),
+        )
+        if checkpoint.lines < 0:
+            raise ValueError("negative line count")
+    except (ValueError, KeyError, TypeError, AttributeError):
+        raise CheckpointError(
+            f"the checkpoint {path} is damaged; run again with --restart to start over"
+        ) from None
+    if checkpoint.scope != scope:
+        raise CheckpointError(
+            f"the checkpoint {path} belongs to a backfill of another source or id list; "
+            "use another --checkpoint, or --restart to overwrite it"
+        )
+    return checkpoint
+
+
+def _read_json(path: Path) -> Any:
+    """The checkpoint's JSON, or None when there is none yet."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except OSError as error:
+        raise CheckpointError(f"cannot read the checkpoint {path}: {error.strerror}") from None
+    try:
+        return json.loads(text)
+    except ValueError:
+        raise CheckpointError(
+            f"the checkpoint {path} is damaged; run again with --restart to start over"
+        ) from None
+
+
 def settled_edge(running: Pass, started_at: int) -> int:
     """The newest `created` of `running` that is settled: ten minutes before the run that began it."""
     opened = running.opened_at if running.opened_at is not None else started_at
@@ -121,10 +188,19 @@ def scope_key(base_url: str, project: str | None, model: str | None, metadata: d
     return hashlib.sha256(identity.encode()).hexdigest()[:16]
 
 
-def default_path(scope: str) -> Path:
-    """The checkpoint's place under the user's state directory (XDG_STATE_HOME, ~/.local/state)."""
+def default_path(scope: str, kind: str = "backfill") -> Path:
+    """The checkpoint's place under the user's state directory (XDG_STATE_HOME, ~/.local/state).
+
+    `kind` begins the file name: `backfill` (stored completions) or `responses` (an id list).
+    """
     base = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
-    return Path(base) / "chatspan" / f"backfill-{scope}.json"
+    return Path(base) / "chatspan" / f"{kind}-{scope}.json"
+
+
+def responses_scope(base_url: str, project: str | None, input_identity: str) -> str:
+    """Identify a backfill of an id list: the API (base URL, project) and which list it reads."""
+    identity = json.dumps(["responses", base_url.rstrip("/"), project, input_identity])
+    return hashlib.sha256(identity.encode()).hexdigest()[:16]
 
 
 def load(path: Path, scope: str) -> Checkpoint:
@@ -159,7 +235,7 @@ def load(path: Path, scope: str) -> Checkpoint:
     return checkpoint
 
 
-def save(path: Path, checkpoint: Checkpoint) -> None:
+def save(path: Path, checkpoint: Checkpoint | LineCheckpoint) -> None:
     """Write atomically: a reader (or a crash) sees the old state or the new one, never a mix."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)

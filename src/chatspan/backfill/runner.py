@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import ReadableSpan
 
-from chatspan.backfill.checkpoint import Checkpoint, settled_edge
+from chatspan.backfill.checkpoint import Checkpoint, LineCheckpoint, settled_edge
 from chatspan.backfill.export import ExportFailed, VerifiedExport
 from chatspan.backfill.progress import Progress, Tally
+from chatspan.backfill.responses import IdLine, IdList, StoredResponseSource
 from chatspan.backfill.source import StoredCompletionSource, prefetched
-from chatspan.backfill.spans import stored_span
+from chatspan.backfill.spans import response_span, stored_span
 from chatspan.backfill.window import Selection
 
 
@@ -70,12 +72,7 @@ def run_backfill(
                     options.show(completion)
             tally.listed += page.seen
             tally.skipped += page.seen - len(spans)
-            if export is not None:
-                try:
-                    export.export(spans)
-                except ExportFailed:
-                    tally.failed += len(spans)
-                    raise
+            _deliver(export, spans, tally)
             if save is not None and page.cursor is not None:
                 unsettled = settled_edge(running, started_at)
                 sent = {str(c.id): int(c.created) for c in fresh if int(c.created) > unsettled}
@@ -88,3 +85,77 @@ def run_backfill(
         if save is not None:
             checkpoint.finish(running, started_at)
             save(checkpoint)
+
+
+@dataclass
+class ResponseReport:
+    """What a responses backfill passed over: ids the API did not have, and lines that held no id."""
+
+    missing: list[str]
+    invalid: list[IdLine]
+    on_missing: Callable[[str], None] | None = None
+    on_invalid: Callable[[IdLine], None] | None = None
+
+
+def run_response_backfill(
+    *,
+    source: StoredResponseSource,
+    ids: IdList,
+    export: VerifiedExport | None,
+    checkpoint: LineCheckpoint,
+    save: Callable[[LineCheckpoint], None] | None,
+    options: RunOptions,
+    progress: Progress,
+    tally: Tally,
+    report: ResponseReport,
+    batch_size: int = 100,
+    stop: Callable[[], bool] = lambda: False,
+) -> None:
+    """Emit one span per stored response of the id list, from the line after the last confirmed one.
+
+    The same discipline as `run_backfill`: the checkpoint moves (and is saved) only after the
+    exporter accepted a batch, so a re-run resumes after the last confirmed batch with the same
+    span ids. A 404 id is counted in `skipped` and reported, as is a line that holds no id.
+    """
+    for batch in prefetched(source.batches(ids, start=checkpoint.lines, size=batch_size)):
+        spans = [
+            response_span(
+                response,
+                resource=options.resource,
+                capture_content=options.capture_content,
+                input_items=batch.input_items.get(str(response.id)),
+            )
+            for response in batch.responses
+        ]
+        if options.show is not None:
+            for response in batch.responses:
+                options.show(response)
+        for response_id in batch.missing:
+            report.missing.append(response_id)
+            if report.on_missing is not None:
+                report.on_missing(response_id)
+        for line in batch.invalid:
+            report.invalid.append(line)
+            if report.on_invalid is not None:
+                report.on_invalid(line)
+        tally.listed += len(batch.responses) + len(batch.missing) + len(batch.invalid)
+        tally.skipped += len(batch.missing) + len(batch.invalid)
+        _deliver(export, spans, tally)
+        if save is not None:
+            checkpoint.confirm(batch.end, ids.digest(batch.end), len(spans))
+            save(checkpoint)
+        tally.exported += len(spans)
+        progress.update(tally)
+        if stop():
+            raise KeyboardInterrupt
+
+
+def _deliver(export: VerifiedExport | None, spans: Sequence[ReadableSpan], tally: Tally) -> None:
+    """Hand a batch to the exporter and wait for its verdict; a refused batch counts as failed."""
+    if export is None:
+        return
+    try:
+        export.export(spans)
+    except ExportFailed:
+        tally.failed += len(spans)
+        raise

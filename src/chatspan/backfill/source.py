@@ -37,6 +37,10 @@ class AuthenticationFailed(SourceError):
     """The API refused the key (401/403)."""
 
 
+class NotFound(SourceError):
+    """The API answered 404: the record is not there (deleted, never stored) or the path is wrong."""
+
+
 class ApiUnreachable(SourceError):
     """Nothing answered the run's first request at the base URL: a configuration mistake, not an outage."""
 
@@ -85,11 +89,7 @@ class StoredCompletionSource:
         self._page_size = page_size
         self._with_messages = with_messages
         self._concurrency = concurrency
-        self._page_attempts = page_attempts
-        self._sleep = sleep
-        self._answered = False
-        """Whether the API has answered a request of this run (after which no failure is a
-        configuration mistake)."""
+        self._calls = ApiCalls(client, attempts=page_attempts, sleep=sleep)
 
     def pages(self, running: Pass) -> Iterator[StoredPage]:
         """Yield the pages of one pass, from its cursor down to its `since`."""
@@ -159,14 +159,41 @@ class StoredCompletionSource:
         return self._first(completion_id, lambda client: client.chat.completions.retrieve(completion_id))
 
     def _first(self, where: str, request: Callable[[openai.OpenAI], _T]) -> _T:
+        return self._calls.first(where, request)
+
+    def _fetch(self, where: str, request: Callable[[], _T]) -> _T:
+        return self._calls.fetch(where, request)
+
+
+class ApiCalls:
+    """How a backfill asks the API: the error mapping and retries every source shares.
+
+    One instance per run: once the API has answered any request of it, no later failure is taken
+    for a configuration mistake.
+    """
+
+    def __init__(
+        self,
+        client: openai.OpenAI,
+        *,
+        attempts: int = 3,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._client = client
+        self._attempts = attempts
+        self._sleep = sleep
+        self.answered = False
+        """Whether the API has answered a request of this run."""
+
+    def first(self, where: str, request: Callable[[openai.OpenAI], _T]) -> _T:
         """The run's first request: once without the SDK's retries, so that a base URL where
         nothing listens fails at once (no backoff, no page attempts); anything else that fails is
         asked again through the retrying client, as every later request is."""
-        if self._answered:
-            return self._fetch(where, lambda: request(self._client))
+        if self.answered:
+            return self.fetch(where, lambda: request(self._client))
         try:
             answer = request(self._client.with_options(max_retries=0))
-            self._answered = True
+            self.answered = True
             return answer
         except openai.APIConnectionError as error:
             if _refused(error):
@@ -180,22 +207,27 @@ class StoredCompletionSource:
             if final is not None:
                 raise final from None
             logger.info("%s failed (%s); trying again", where, _describe(error))
-        return self._fetch(where, lambda: request(self._client))
+        return self.fetch(where, lambda: request(self._client))
 
-    def _fetch(self, where: str, request: Callable[[], _T]) -> _T:
+    def fetch(self, where: str, request: Callable[[], _T]) -> _T:
+        """Ask through the retrying client, a few more times when the answer could not be parsed.
+
+        Raises AuthenticationFailed (401/403), NotFound (404), SourceError (anything else final,
+        or still failing after every attempt, with resume advice).
+        """
         # The SDK already retried 429/5xx/connection errors with its backoff; what reaches here is
         # either final (auth, 4xx) or a page it could not parse, which one more try may mend.
         delay = 1.0
-        for attempt in range(1, self._page_attempts + 1):
+        for attempt in range(1, self._attempts + 1):
             try:
                 answer = request()
-                self._answered = True
+                self.answered = True
                 return answer
             except (openai.APIError, ValueError) as error:
                 final = _final_error(where, error)
                 if final is not None:
                     raise final from None
-                if attempt == self._page_attempts:
+                if attempt == self._attempts:
                     raise SourceError(
                         f"{where}: still failing after {attempt} attempts ({_describe(error)}); "
                         "nothing was skipped: run again to resume"
@@ -245,10 +277,10 @@ def _final_error(where: str, error: Exception) -> SourceError | None:
     if isinstance(error, (openai.AuthenticationError, openai.PermissionDeniedError)):
         return AuthenticationFailed(
             f"the API refused the key ({error.status_code}): check OPENAI_API_KEY "
-            "and that it may read stored completions"
+            "and that it may read stored completions and responses"
         )
     if isinstance(error, openai.NotFoundError):
-        return SourceError(f"{where}: not found ({error.status_code}): {_message(error)}")
+        return NotFound(f"{where}: not found ({error.status_code}): {_message(error)}")
     if isinstance(error, openai.BadRequestError):
         return SourceError(f"{where}: the API rejected the request: {_message(error)}")
     return None
