@@ -14,14 +14,17 @@ from chatspan.devserver.batch_runner import (
     MAX_REPORTED_ERRORS,
     MAX_TASKS,
     RESPONSES,
+    BatchRun,
+    OutputLine,
     check_body,
     embedding_response,
     known_model,
     plan_batch,
     stable_ids,
 )
+from chatspan.devserver.batches import BatchRecord, BatchStore, engine_lines
 from chatspan.devserver.errors import ApiError
-from chatspan.devserver.files import GeneratedContent, StaticContent
+from chatspan.devserver.files import FileStore, GeneratedContent, StaticContent
 from tests.devserver.batchkit import chat_line, jsonl
 
 
@@ -157,3 +160,27 @@ def test_embeddings_are_unit_vectors_derived_from_the_text() -> None:
     again = embedding_response({"model": "text-embedding-3-small", "input": "one", "dimensions": 32})
     assert again["data"][0]["embedding"] == vectors[0]
     assert answer["usage"] == {"prompt_tokens": 2, "total_tokens": 2}
+
+
+def test_a_finished_batch_is_run_once_to_settle() -> None:
+    """Settling runs a batch's lines to total them; later requests must not run them again."""
+    runs: list[int] = []
+
+    def produce(run: BatchRun) -> Iterator[OutputLine]:
+        runs.append(run.ran)
+        return engine_lines(run)
+
+    content = StaticContent(jsonl([chat_line("a", "x")]))
+    record = BatchRecord(
+        "batch_1", CHAT, "file-1", content, 0.0, plan_batch(content, CHAT), 1.0, produce=produce
+    )
+    batches, files = BatchStore(), FileStore()
+    batches.put(record)
+    batches.settle(2.9, files)
+    assert runs == []
+    batches.settle(3.0, files)
+    batches.settle(4.0, files)
+    assert runs == [1]
+    settled = batches.get("batch_1")
+    assert settled is not None and settled.outcome is not None and settled.outcome.output_file_id is not None
+    assert len(files) == 1

@@ -368,3 +368,12 @@ async def test_async_client(server: DevServer, clock: Clock) -> None:
         content = await client.files.content(done.output_file_id)
         assert len(content.text.splitlines()) == 2
         assert [listed.id async for listed in client.batches.list()] == [batch.id]
+
+
+def test_a_failed_batch_never_expires_its_lines(client: openai.OpenAI, clock: Clock) -> None:
+    lines = [chat_line("same", "x"), chat_line("same", "y")]
+    batch = create(client, upload(client, lines), metadata={"chatspan.expire_after": "1"})
+    clock.advance(5 * STAGE)
+    failed = client.batches.retrieve(batch.id)
+    assert (failed.status, failed.output_file_id, failed.error_file_id) == ("failed", None, None)
+    assert [f.purpose for f in client.files.list()] == ["batch"]

@@ -316,7 +316,7 @@ def test_errors_match_spec(
     [
         ({"file": ("in.jsonl", b"{}\n")}, "purpose"),
         ({"purpose": (None, b"batch")}, "file"),
-        ({"purpose": (None, b"batch"), "file": (None, b"{}")}, "file"),
+        ({"purpose": (None, b"user_data"), "file": (None, b"{}")}, "file"),
         ({"purpose": (None, b"training"), "file": ("in.jsonl", b"{}\n")}, "purpose"),
         ({"purpose": (None, b"batch"), "file": ("in.txt", b"{}\n")}, "file"),
         ({"purpose": (None, b"batch"), "file": ("in.jsonl", b"  \n")}, "file"),
@@ -350,6 +350,12 @@ def test_upload_errors_match_spec(
 def test_upload_needs_a_multipart_body(server: DevServer) -> None:
     plain = request(server, "POST", "/v1/files", {"purpose": "batch"})
     assert plain.status == 400 and "multipart/form-data" in plain.json()["error"]["message"]
+    form = b'--b\r\nContent-Disposition: form-data; name="purpose"\r\n\r\nuser_data\r\n--b--\r\n'
+    mislabelled = request(
+        server, "POST", "/v1/files", form, headers={"content-type": "text/plain; boundary=b"}
+    )
+    assert mislabelled.status == 400
+    assert mislabelled.json()["error"]["message"].startswith("Expected a multipart/form-data body")
     no_boundary = request(server, "POST", "/v1/files", b"x", headers={"content-type": "multipart/form-data"})
     assert no_boundary.status == 400 and "boundary" in no_boundary.json()["error"]["message"]
 

@@ -112,8 +112,8 @@ class BatchRecord:
             return "expired"
         return "finalizing" if now < self.created_at + 3 * self.seconds else "completed"
 
-    def finished_at(self) -> float | None:
-        """When the batch reaches its final status (None while it could still be cancelled)."""
+    def finished_at(self) -> float:
+        """When the batch reaches its final status, as things stand (a cancel moves it)."""
         if self.cancelled_at is not None:
             return self.cancelled_at + self.seconds
         if self.plan.errors:
@@ -146,7 +146,7 @@ class BatchRecord:
             seconds=self.seconds,
             total=self.plan.total,
             ran=self.done_by(end),
-            expired=self.expire_after is not None and self.cancelled_at is None,
+            expired=self.expire_after is not None and self.cancelled_at is None and not self.plan.errors,
         )
 
 
@@ -176,7 +176,7 @@ def settle(record: BatchRecord, files: FileStore) -> Outcome:
         counts[line.failed] += 1
         for index, value in enumerate(line.tokens):
             tokens[index] += value
-    finished = int(record.finished_at() or record.created_at)
+    finished = int(record.finished_at())
     ids: dict[bool, str | None] = {}
     for failed, kind in ((False, "output"), (True, "error")):
         if not counts[failed]:
@@ -245,13 +245,9 @@ class BatchStore:
     def settle(self, now: float, files: FileStore) -> None:
         """Store the files of every batch that has finished by `now` and has not been settled yet."""
         for record in self.all():
-            finished = record.finished_at()
-            if record.outcome is not None or finished is None or now < finished:
+            if record.outcome is not None or now < record.finished_at():
                 continue
-            if record.status_at(now) == "failed":
-                outcome = Outcome(None, None, _usage())
-            else:
-                outcome = settle(record, files)
+            outcome = settle(record, files)
             with self._lock:
                 # Two requests may settle a batch at once: they store the same files and outcome.
                 current = self._records.get(record.id)
@@ -331,11 +327,8 @@ def _output_ttl(body: dict[str, Any]) -> int | None:
             code="invalid_value",
         )
     seconds = policy.get("seconds")
-    if (
-        isinstance(seconds, bool)
-        or not isinstance(seconds, int)
-        or not MIN_OUTPUT_TTL <= seconds <= MAX_OUTPUT_TTL
-    ):
+    # A bool is an int here, but True and False are out of range anyway.
+    if not isinstance(seconds, int) or not MIN_OUTPUT_TTL <= seconds <= MAX_OUTPUT_TTL:
         raise invalid_request(
             f"Invalid 'output_expires_after.seconds': expected an integer between {MIN_OUTPUT_TTL} and "
             f"{MAX_OUTPUT_TTL}.",

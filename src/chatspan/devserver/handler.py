@@ -417,7 +417,7 @@ class ChatHandler(BaseHTTPRequestHandler):
                 self._write_lines(pending)
                 self._drop()
             if cut is not None and sent >= cut:
-                pending.append(line[: max(1, len(line) // 2)])
+                pending.append(line[: len(line) // 2])
                 break
             pending.append(line)
             size += len(line)
