@@ -3,21 +3,15 @@ from __future__ import annotations
 import io
 
 from chatspan.backfill.progress import Progress, Tally
+from tests.support.clock import ManualClock
 
-
-class FakeClock:
-    """A monotonic clock the test moves by hand; it starts where a freshly booted machine's would."""
-
-    def __init__(self, start: float = 1.0) -> None:
-        self.now = start
-
-    def __call__(self) -> float:
-        return self.now
+FRESH_BOOT = 1.0
+"""Where time.monotonic() stands on a machine booted a second ago (it counts from boot on Linux)."""
 
 
 def test_terminal_redraws_one_line_with_counts_and_rate() -> None:
     out = io.StringIO()
-    clock = FakeClock()
+    clock = ManualClock(FRESH_BOOT)
     progress = Progress(out, interactive=True, verb="exported", clock=clock)
     tally = Tally(listed=100, exported=90, skipped=10, clock=clock)
     clock.now += 2
@@ -34,7 +28,7 @@ def test_terminal_redraws_one_line_with_counts_and_rate() -> None:
 def test_elsewhere_plain_lines_at_most_every_few_seconds() -> None:
     out = io.StringIO()
     # One second after boot: a "last printed at 0.0" start would hold back the first line.
-    clock = FakeClock(start=1.0)
+    clock = ManualClock(FRESH_BOOT)
     progress = Progress(out, interactive=False, verb="would export", every=3600, clock=clock)
     tally = Tally(listed=5, exported=5, clock=clock)
     for _ in range(50):
@@ -50,7 +44,7 @@ def test_elsewhere_plain_lines_at_most_every_few_seconds() -> None:
 
 def test_elsewhere_a_new_line_once_the_interval_has_passed() -> None:
     out = io.StringIO()
-    clock = FakeClock(start=1_000_000.0)
+    clock = ManualClock(1_000_000.0)
     progress = Progress(out, interactive=False, verb="exported", every=5, clock=clock)
     tally = Tally(clock=clock)
     progress.update(tally)
@@ -62,7 +56,7 @@ def test_elsewhere_a_new_line_once_the_interval_has_passed() -> None:
 
 
 def test_tally_seconds_by_its_clock() -> None:
-    clock = FakeClock(start=0.5)
+    clock = ManualClock(0.5)
     tally = Tally(listed=30, clock=clock)
     clock.now += 3
     assert tally.seconds() == 3

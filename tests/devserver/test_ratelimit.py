@@ -15,6 +15,7 @@ from chatspan.devserver.ratelimit import (
     format_go_duration,
     format_reset,
 )
+from tests.support.clock import ManualClock
 
 MS = 1_000_000
 S = 1_000_000_000
@@ -80,16 +81,6 @@ def test_reset_rounds_up_to_milliseconds(seconds: float, expected: str) -> None:
     assert format_reset(seconds) == expected
 
 
-class FakeClock:
-    """A clock the test moves by hand."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def test_window_counts_down_and_comes_back_after_the_window() -> None:
     window = SlidingWindow(10, window=60.0)
     window.use(3, now=0.0)
@@ -116,7 +107,7 @@ def test_window_rejects_a_zero_limit() -> None:
 
 
 def test_limiter_counts_requests_and_tokens() -> None:
-    clock = FakeClock()
+    clock = ManualClock(1000.0)
     limiter = RateLimiter(rpm=3, tpm=100, clock=clock)
     first = limiter.acquire(10)
     assert first.allowed
@@ -133,7 +124,7 @@ def test_limiter_counts_requests_and_tokens() -> None:
 
 
 def test_limiter_refuses_without_using_anything() -> None:
-    clock = FakeClock()
+    clock = ManualClock(1000.0)
     limiter = RateLimiter(rpm=2, tpm=100, clock=clock)
     assert limiter.acquire(1).allowed
     clock.now += 10
@@ -150,7 +141,7 @@ def test_limiter_refuses_without_using_anything() -> None:
 
 
 def test_limiter_refuses_on_tokens() -> None:
-    clock = FakeClock()
+    clock = ManualClock(1000.0)
     limiter = RateLimiter(rpm=100, tpm=50, clock=clock)
     assert limiter.acquire(40).allowed
     refused = limiter.acquire(20)

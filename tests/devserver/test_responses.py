@@ -13,6 +13,7 @@ import pytest
 from chatspan.devserver import DevServer
 from chatspan.devserver.response_store import ResponseStore, StoredResponse
 from tests.devserver.rawhttp import RawResponse, chat, request, responses
+from tests.support.clock import ManualClock
 
 INPUT = "Tell me about the tallest mountains in the Alps"
 BODY: dict[str, Any] = {"model": "gpt-4o-mini", "input": INPUT}
@@ -23,14 +24,8 @@ TOOL = {
 }
 
 
-class Clock:
-    """A clock the test moves by hand: background responses progress without sleeping."""
-
-    def __init__(self, now: float = 1_800_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
+Clock = ManualClock
+"""A clock the test moves by hand: background responses progress without sleeping."""
 
 
 @pytest.fixture

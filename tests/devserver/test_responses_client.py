@@ -15,6 +15,7 @@ from pydantic import BaseModel
 
 from chatspan.devserver import DevServer
 from tests.devserver.conftest import CLIENT_TIMEOUT
+from tests.support.clock import ManualClock
 from tests.support.openapi import validate
 
 MODEL = "gpt-4o-mini"
@@ -49,14 +50,7 @@ def test_the_sdk_has_client_responses_unless_it_predates_it() -> None:
     assert HAS_RESPONSES or _version() < (1, 66)
 
 
-class Clock:
-    """A clock the test moves by hand."""
-
-    def __init__(self) -> None:
-        self.now = 1_800_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
+Clock = ManualClock
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ from pydantic import BaseModel
 from chatspan.devserver import DevServer
 from chatspan.mapping.traceparent import format_traceparent
 from tests.instrumentation.conftest import API_KEY
+from tests.support.clock import ManualClock
 from tests.support.recording import Recording, attributes, instrumented
 
 MODEL = "gpt-4o-mini"
@@ -40,12 +41,7 @@ def test_sdk_without_responses_is_instrumented_without_it(server: DevServer) -> 
     assert len(recording.spans()) == 1
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_800_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
+Clock = ManualClock
 
 
 @pytest.fixture
