@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import socket
@@ -91,14 +92,37 @@ def closed_port() -> int:
     return port
 
 
-def chatspan(env: dict[str, str], *args: str, timeout: float = 120) -> Run:
-    """`chatspan ARGS...` as typed, nothing added."""
+def chatspan(env: dict[str, str], *args: str, timeout: float = 120, stdin: str | None = None) -> Run:
+    """`chatspan ARGS...` as typed, nothing added (`stdin`: what is piped in; else nothing)."""
     done = subprocess.run(
         [sys.executable, "-m", "chatspan", *args],
         env=env,
+        input=stdin if stdin is not None else "",
         capture_output=True,
         text=True,
         timeout=timeout,
         check=False,
     )
     return Run(done.returncode, done.stdout, done.stderr)
+
+
+HAS_RESPONSES = importlib.util.find_spec("openai.resources.responses") is not None
+"""openai 1.63.2 predates `client.responses` (added in 1.66): `chatspan` says so there instead."""
+
+
+def create_responses(server: DevServer, count: int, **create: Any) -> list[Any]:
+    """Store `count` responses through the real openai client, each with its own input."""
+    import openai
+
+    client = openai.OpenAI(base_url=server.base_url, api_key=API_KEY, max_retries=0)
+    return [
+        client.responses.create(
+            **{"model": "gpt-4o-mini", "input": f"question {index}", "metadata": {"n": str(index)}, **create}
+        )
+        for index in range(count)
+    ]
+
+
+def response_span_id(response_id: str) -> str:
+    """The span id a backfilled response carries, in the receiver's hex form."""
+    return f"{span_ids(response_id)[1]:016x}"

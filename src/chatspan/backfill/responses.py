@@ -12,14 +12,13 @@ import importlib.util
 import re
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
 import openai
 
-from chatspan.backfill.source import ApiCalls, NotFound
+from chatspan.backfill.source import ApiCalls, NotFound, ordered_map
 
 RESPONSE_ID = re.compile(r"resp_[A-Za-z0-9_-]+")
 """What a response id looks like (`resp_` and letters, digits, `_` or `-`); anything else on a line
@@ -132,17 +131,18 @@ class StoredResponseSource:
         wanted = [line.response_id for line in lines if line.response_id is not None]
         if not wanted:
             return batch
-        with ThreadPoolExecutor(max_workers=self._concurrency) as pool:
-            # map() keeps the file's order, whichever retrieve answers first.
-            found = list(pool.map(self._retrieve_or_none, wanted))
-            for response_id, response in zip(wanted, found, strict=True):
-                if response is None:
-                    batch.missing.append(response_id)
-                else:
-                    batch.responses.append(response)
-            if self._with_input_items and batch.responses:
-                ids = [str(response.id) for response in batch.responses]
-                batch.input_items = dict(zip(ids, pool.map(self.input_items, ids), strict=True))
+        # In the file's order, whichever retrieve answers first.
+        found = ordered_map(self._retrieve_or_none, wanted, self._concurrency)
+        for response_id, response in zip(wanted, found, strict=True):
+            if response is None:
+                batch.missing.append(response_id)
+            else:
+                batch.responses.append(response)
+        if self._with_input_items and batch.responses:
+            ids = [str(response.id) for response in batch.responses]
+            batch.input_items = dict(
+                zip(ids, ordered_map(self.input_items, ids, self._concurrency), strict=True)
+            )
         return batch
 
     def _retrieve_or_none(self, response_id: str) -> Any:

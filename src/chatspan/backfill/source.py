@@ -12,8 +12,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -27,6 +26,7 @@ from chatspan.mapping._values import field
 logger = logging.getLogger(__name__)
 
 _T = TypeVar("_T")
+_A = TypeVar("_A")
 
 
 class SourceError(Exception):
@@ -150,9 +150,8 @@ class StoredCompletionSource:
                 ),
             )
 
-        with ThreadPoolExecutor(max_workers=self._concurrency) as pool:
-            ids = [c.id for c in completions]
-            return dict(zip(ids, pool.map(fetch, ids), strict=True))
+        ids = [c.id for c in completions]
+        return dict(zip(ids, ordered_map(fetch, ids, self._concurrency), strict=True))
 
     def retrieve(self, completion_id: str) -> Any:
         """One stored completion by id (for `chatspan get`)."""
@@ -236,6 +235,44 @@ class ApiCalls:
                 self._sleep(delay)
                 delay *= 2
         raise AssertionError("unreachable")
+
+
+def ordered_map(function: Callable[[_A], _T], items: Sequence[_A], workers: int) -> list[_T]:
+    """`function` of each item, `workers` at a time, the results in the items' order.
+
+    The first exception raised is raised here once every worker has stopped. The workers are
+    daemon threads, unlike a ThreadPoolExecutor's: a second Ctrl-C must end the process at once,
+    not wait at exit for a request that hangs.
+    """
+    results: list[Any] = [None] * len(items)
+    failures: list[tuple[int, BaseException]] = []
+    indexes = iter(range(len(items)))
+    lock = threading.Lock()
+
+    def work() -> None:
+        while True:
+            with lock:
+                index = None if failures else next(indexes, None)
+            if index is None:
+                return
+            try:
+                results[index] = function(items[index])
+            except BaseException as error:
+                with lock:
+                    failures.append((index, error))
+                return
+
+    threads = [
+        threading.Thread(target=work, name="chatspan-fetch", daemon=True)
+        for _ in range(min(workers, len(items)))
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if failures:
+        raise min(failures, key=lambda failure: failure[0])[1]
+    return results
 
 
 def prefetched(pages: Iterator[_T], depth: int = 2) -> Iterator[_T]:
