@@ -49,6 +49,9 @@ class IdList:
         """The id lines from line `start` (0-based) on; blank lines and `#` comments are left out."""
         for index in range(start, len(self.lines)):
             text = self.lines[index].decode("utf-8", "replace").strip()
+            if index == 0:
+                # A byte-order mark, as some Windows editors write, is not part of the first id.
+                text = text.removeprefix("\ufeff").strip()
             if not text or text.startswith("#"):
                 continue
             valid = RESPONSE_ID.fullmatch(text) is not None
