@@ -131,3 +131,19 @@ def test_large_output_streams_with_flat_memory() -> None:
     assert count == LARGE_LINES
     assert streamed == size
     assert peak - before < STREAM_RSS_BOUND
+
+
+def test_large_input_file_is_what_its_size_says() -> None:
+    with DevServer(clock=Clock(), seed_batches=1, seed=1) as server, client_for(server) as client:
+        (large,) = client.batches.list().data
+        size = client.files.retrieve(large.input_file_id).bytes
+        count = streamed = 0
+        with client.files.with_streaming_response.content(large.input_file_id) as response:
+            for line in response.iter_lines():
+                if count % 5_000 == 0:
+                    request = json.loads(line)
+                    assert request["custom_id"] == f"request-{count:06d}"
+                    assert (request["method"], request["url"]) == ("POST", "/v1/chat/completions")
+                count += 1
+                streamed += len(line) + 1
+    assert (count, streamed) == (LARGE_LINES, size)
