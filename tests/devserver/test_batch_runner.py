@@ -8,23 +8,22 @@ from typing import Any
 
 import pytest
 
-from chatspan.devserver.batch_runner import (
+from chatspan.devserver.batch_input import (
     CHAT,
     EMBEDDINGS,
     MAX_REPORTED_ERRORS,
     MAX_TASKS,
     RESPONSES,
-    BatchRun,
-    OutputLine,
     check_body,
-    embedding_response,
     known_model,
     plan_batch,
-    stable_ids,
 )
+from chatspan.devserver.batch_runner import BatchRun, OutputLine
 from chatspan.devserver.batches import BatchRecord, BatchStore, engine_lines
+from chatspan.devserver.embeddings import embedding_response
 from chatspan.devserver.errors import ApiError
 from chatspan.devserver.files import FileStore, GeneratedContent, StaticContent
+from chatspan.devserver.stable import stable_ids
 from tests.devserver.batchkit import chat_line, jsonl
 
 

@@ -27,21 +27,13 @@ import random
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 
-from chatspan.devserver.batch_runner import (
-    CHAT,
-    EMBEDDINGS,
-    RESPONSES,
-    BatchPlan,
-    BatchRun,
-    OutputLine,
-    line_usage,
-    plan_batch,
-    stable_hex,
-)
+from chatspan.devserver.batch_input import CHAT, EMBEDDINGS, RESPONSES, BatchPlan, plan_batch
+from chatspan.devserver.batch_runner import BatchRun, OutputLine, line_usage
 from chatspan.devserver.batches import EXPIRE_AFTER_KEY, BatchRecord, BatchStore
 from chatspan.devserver.completions import build_completion, prompt_tokens
 from chatspan.devserver.files import BATCH_FILE_TTL, FileStore, GeneratedContent, StaticContent, StoredFile
 from chatspan.devserver.promptcache import PromptCache
+from chatspan.devserver.stable import stable_hex
 from chatspan.devserver.validation import read_chat_request
 
 DAY = 86_400

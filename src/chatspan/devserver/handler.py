@@ -6,7 +6,8 @@ chunked`. Every response, errors included, carries the headers OpenAI sends (`x-
 and the six `x-ratelimit-*`). Which paths are served is `chatspan.devserver.routes`; the endpoints
 themselves are `chatspan.devserver.chat` (chat completions), `chatspan.devserver.stored` (stored
 completions), `chatspan.devserver.response_endpoints` (the Responses API),
-`chatspan.devserver.files` (the Files API) and `chatspan.devserver.batches` (the Batch API). They
+`chatspan.devserver.files` (the Files API) and `chatspan.devserver.batch_endpoints` (the Batch API,
+both dispatched by `chatspan.devserver.files_and_batches`). They
 return an `Answer`, which the handler sends, bent by the request's faults. A file's content is
 sent chunked, about `CONTENT_CHUNK` bytes at a time, as its lines are produced.
 """
@@ -24,7 +25,6 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
 from chatspan.devserver.answers import Answer, ContentAnswer, JsonAnswer, StreamAnswer
-from chatspan.devserver.batches import cancel_batch, create_batch, list_batches, retrieve_batch
 from chatspan.devserver.chat import answer_chat
 from chatspan.devserver.errors import (
     ApiError,
@@ -44,7 +44,7 @@ from chatspan.devserver.faults import (
     plan_faults,
     retry_count,
 )
-from chatspan.devserver.files import create_file, delete_file, file_content, list_files, retrieve_file
+from chatspan.devserver.files_and_batches import answer_files_and_batches
 from chatspan.devserver.ratelimit import RateLimitState, retry_after_headers
 from chatspan.devserver.response_endpoints import (
     cancel_response,
@@ -183,33 +183,11 @@ class ChatHandler(BaseHTTPRequestHandler):
         if route.name.startswith("responses"):
             return self._responses(route, query, raw, plan)
         if route.name.startswith(("files.", "batches.")):
-            return self._files_and_batches(route, query, raw)
+            content_type = self.headers.get("content-type", "")
+            return answer_files_and_batches(
+                state, route.name, route.completion_id or "", query, raw, content_type
+            )
         return JsonAnswer(self._stored(route, query, raw))
-
-    def _files_and_batches(self, route: Route, query: Query, raw: bytes) -> Answer:
-        state = self._state
-        now = state.clock()
-        # Batches finish with the clock, not in the background: store the files of those that have.
-        state.batches.settle(now, state.files)
-        object_id = route.completion_id or ""
-        if route.name == "files.create":
-            return JsonAnswer(create_file(state.files, raw, self.headers.get("content-type", ""), now))
-        if route.name == "files.list":
-            return JsonAnswer(list_files(state.files, query, now))
-        if route.name == "files.retrieve":
-            return JsonAnswer(retrieve_file(state.files, object_id, now))
-        if route.name == "files.delete":
-            return JsonAnswer(delete_file(state.files, object_id, now))
-        if route.name == "files.content":
-            content = file_content(state.files, object_id, now)
-            return ContentAnswer(content.lines(), content.line_count)
-        if route.name == "batches.create":
-            return JsonAnswer(create_batch(state.batches, state.files, raw, now, state.batch_seconds))
-        if route.name == "batches.list":
-            return JsonAnswer(list_batches(state.batches, query, now))
-        if route.name == "batches.retrieve":
-            return JsonAnswer(retrieve_batch(state.batches, object_id, now))
-        return JsonAnswer(cancel_batch(state.batches, object_id, now))
 
     def _responses(self, route: Route, query: Query, raw: bytes, plan: FaultPlan) -> Answer:
         state = self._state
