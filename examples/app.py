@@ -1,4 +1,4 @@
-"""A short tour of openai chat completions, to be traced with zero code changes.
+"""A short tour of openai chat completions and the Responses API, traced with zero code changes.
 
     opentelemetry-instrument python examples/app.py
 
@@ -8,9 +8,11 @@ reads `OPENAI_BASE_URL` and `OPENAI_API_KEY` like any openai app. With neither s
 chatspan's local devserver in-process, so it runs on a fresh machine without an account.
 
 Calls, one output line each (ids and token counts, never content): sync, async, stream, tool call,
-stored with metadata, a call the SDK retries after a 429, and an error that is caught. The 429 and
-the 500 are injected with the devserver's `x-chatspan-fault` header, so they are only asked of the
-devserver: set `CHATSPAN_DEVSERVER=1` (or `0`) when the loopback guess is wrong.
+stored with metadata, a call the SDK retries after a 429, and an error that is caught; then one
+Responses API call and one Responses stream. The 429 and the 500 are injected with the devserver's
+`x-chatspan-fault` header, so they are only asked of the devserver: set `CHATSPAN_DEVSERVER=1` (or
+`0`) when the loopback guess is wrong. An openai older than 1.66 has no `client.responses`: the
+app then prints one `skip` line in place of the two Responses lines and exits 0 all the same.
 
 Environment: `CHATSPAN_MODEL` (default `gpt-4o-mini`).
 """
@@ -37,6 +39,7 @@ if TYPE_CHECKING:
         ChatCompletionMessageParam,
     )
     from openai.types.completion_usage import CompletionUsage
+    from openai.types.responses import Response, ResponseUsage
 
 DEFAULT_MODEL = "gpt-4o-mini"
 FAULT_HEADER = "x-chatspan-fault"
@@ -45,6 +48,8 @@ RETRIED_FAULT = "429;times=1"
 ERROR_FAULT = "500"
 # Outside the devserver the error call asks for a model no server has, which fails with a 404.
 MISSING_MODEL = "chatspan-example-no-such-model"
+RESPONSES_SINCE = "1.66"
+"""The first openai release with `client.responses`, named in the line the app prints without it."""
 
 _LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
@@ -92,6 +97,14 @@ def main() -> int:
             stored_call(client, model)
             retried_call(client, model, target.devserver)
             error_call(client, model, target.devserver)
+            if hasattr(client, "responses"):
+                response_call(client, model)
+                response_stream_call(client, model)
+            else:
+                print(
+                    f"{'skip':<8} responses: openai {openai.__version__} has no client.responses "
+                    f"(the Responses API came in openai {RESPONSES_SINCE})"
+                )
     return 0
 
 
@@ -225,6 +238,35 @@ def error_call(client: openai.OpenAI, model: str, devserver: bool) -> None:
         print(f"{'error':<8} caught {type(error).__name__} ({error.status_code}), request {error.request_id}")
     else:
         print(f"{'error':<8} expected an error, but the call succeeded")
+
+
+def _response_tokens(usage: ResponseUsage | None) -> str:
+    return "usage n/a" if usage is None else f"{usage.input_tokens}+{usage.output_tokens} tokens"
+
+
+def _report_response(label: str, response: Response, extra: str = "") -> None:
+    line = f"{label:<8} {response.id}  {response.model}  {_response_tokens(response.usage)}"
+    print(f"{line}  status={response.status}{'  ' + extra if extra else ''}")
+
+
+def response_call(client: openai.OpenAI, model: str) -> None:
+    """One Responses API call, with instructions; stored by default, as this API does."""
+    response = client.responses.create(
+        model=model, input="Name one colour of the rainbow.", instructions="Answer in one word."
+    )
+    _report_response("response", response)
+
+
+def response_stream_call(client: openai.OpenAI, model: str) -> None:
+    """A Responses stream through the SDK's `stream()` helper, read to the end, then its final Response."""
+    events = 0
+    with client.responses.stream(
+        model=model, input="Count from one to three.", instructions="Answer with digits only."
+    ) as stream:
+        for _event in stream:
+            events += 1
+        final = stream.get_final_response()
+    _report_response("rstream", final, f"{events} events")
 
 
 if __name__ == "__main__":
