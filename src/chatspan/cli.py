@@ -240,8 +240,9 @@ def _backfill_responses(args: argparse.Namespace) -> int:
     from chatspan.backfill import checkpoint as checkpoints
     from chatspan.backfill.otlp import resource
     from chatspan.backfill.progress import Tally
-    from chatspan.backfill.responses import IdLine, StoredResponseSource
-    from chatspan.backfill.runner import ResponseReport, RunOptions, run_response_backfill
+    from chatspan.backfill.responses import StoredResponseSource, read_id_list
+    from chatspan.backfill.runner import RunOptions, SkipReport, run_response_backfill
+    from chatspan.backfill.show import SkipNotices, response_row
 
     given = [flag for flag, value in _WINDOW_FLAGS.items() if getattr(args, value)]
     if given:
@@ -249,7 +250,12 @@ def _backfill_responses(args: argparse.Namespace) -> int:
             f"{', '.join(given)} cannot be combined with --responses: the id list says what to backfill",
             EXIT_USAGE,
         )
-    ids, identity = _read_id_list(args.responses)
+    try:
+        ids, identity = read_id_list(args.responses, sys.stdin.buffer)
+    except OSError as error:
+        raise UserError(
+            f"cannot read the id list {args.responses}: {error.strerror or error}", EXIT_USAGE
+        ) from None
     capture = _capture_content()
     with_items = capture if args.with_messages is None else args.with_messages
     sink = _sink(args.json)
@@ -259,7 +265,8 @@ def _backfill_responses(args: argparse.Namespace) -> int:
     source = StoredResponseSource(client, with_input_items=with_items, concurrency=args.concurrency)
     run = _Run.begin(args, sink)
     tally = Tally()
-    report = ResponseReport(missing=[], invalid=[], on_missing=_MissingLines(), on_invalid=_invalid_line)
+    notices = SkipNotices(sys.stderr)
+    report = SkipReport(on_missing=notices.on_missing, on_invalid=notices.on_invalid)
     try:
         with checkpoints.locked(path) if run.sending else contextlib.nullcontext():
             fresh = checkpoints.LineCheckpoint(scope=scope)
@@ -279,7 +286,9 @@ def _backfill_responses(args: argparse.Namespace) -> int:
                     options=RunOptions(
                         resource=resource(),
                         capture_content=capture,
-                        show=_show_response if args.dry_run else None,
+                        show=(lambda response: print(response_row(response), flush=True))
+                        if args.dry_run
+                        else None,
                     ),
                     progress=run.progress,
                     tally=tally,
@@ -293,64 +302,14 @@ def _backfill_responses(args: argparse.Namespace) -> int:
     except checkpoints.CheckpointError as error:
         raise UserError(str(error), EXIT_CONFIG) from None
     _report(args, run, tally, outcome, path, {"source": "responses"})
-    missing: list[str] = report.missing
-    invalid: list[IdLine] = report.invalid
-    if missing or invalid:
-        print(
-            f"chatspan: hint: skipped {len(missing)} ids with no stored response (deleted, or created "
-            f"with store=false?) and {len(invalid)} lines that hold no response id (resp_...)",
-            file=sys.stderr,
-        )
+    hint = notices.hint()
+    if hint:
+        print(f"chatspan: hint: {hint}", file=sys.stderr)
     return EXIT_OK
 
 
 _WINDOW_FLAGS = {"--since": "since", "--until": "until", "--model": "model", "--metadata": "metadata"}
 """Options of the stored-completions list that an id list has no use for."""
-
-_REPORTED_LINES = 20
-"""Skipped ids and invalid lines named one by one, at most; the hint at the end counts them all."""
-
-
-class _MissingLines:
-    """Name each id the API had no stored response for, up to `_REPORTED_LINES`."""
-
-    def __init__(self) -> None:
-        self.count = 0
-
-    def __call__(self, response_id: str) -> None:
-        self.count += 1
-        if self.count <= _REPORTED_LINES:
-            print(f"chatspan: skipped {response_id}: no stored response", file=sys.stderr, flush=True)
-
-
-def _invalid_line(line: Any) -> None:
-    if line.number <= 10_000:
-        print(
-            f"chatspan: skipped line {line.number}: not a response id: {line.text[:80]!r}",
-            file=sys.stderr,
-            flush=True,
-        )
-
-
-def _read_id_list(name: str) -> tuple[Any, str]:
-    """The id list and its identity for the checkpoint: a file's resolved path, stdin's content hash.
-
-    A file keeps its checkpoint when ids are appended (the checkpoint checks the prefix it
-    confirmed); stdin has no name, so what it held is its identity.
-    """
-    import hashlib
-
-    from chatspan.backfill.responses import read_ids
-
-    if name == "-":
-        data = sys.stdin.buffer.read()
-        return read_ids(data), "stdin:" + hashlib.sha256(data).hexdigest()
-    path = Path(name)
-    try:
-        data = path.read_bytes()
-    except OSError as error:
-        raise UserError(f"cannot read the id list {name}: {error.strerror or error}", EXIT_USAGE) from None
-    return read_ids(data), "file:" + str(path.resolve())
 
 
 @dataclass(frozen=True)
@@ -474,6 +433,7 @@ def _get(args: argparse.Namespace) -> int:
 
 def _get_completion(args: argparse.Namespace, completion_id: str) -> int:
     from chatspan.backfill.otlp import resource
+    from chatspan.backfill.show import completion_lines, completion_summary
     from chatspan.backfill.source import StoredCompletionSource
     from chatspan.backfill.spans import stored_span
     from chatspan.backfill.window import Selection
@@ -485,41 +445,18 @@ def _get_completion(args: argparse.Namespace, completion_id: str) -> int:
     with _api_errors():
         completion = source.retrieve(completion_id)
         messages = source.messages([completion]).get(completion.id) if args.export else None
-    created = completion.created
-    usage = completion.usage.model_dump(exclude_none=True) if completion.usage else None
-    summary: dict[str, Any] = {
-        "id": completion.id,
-        "created": created,
-        "created_iso": datetime.fromtimestamp(created, tz=timezone.utc).isoformat().replace("+00:00", "Z"),
-        "model": completion.model,
-        "usage": usage,
-        "request_id": getattr(completion, "request_id", None),
-        "metadata": dict(getattr(completion, "metadata", None) or {}),
-    }
+    summary = completion_summary(completion)
     if sink is not None:
         span = stored_span(completion, resource=resource(), capture_content=capture, messages=messages)
         summary["exported"] = _export_one(sink, span)
-    if args.json:
-        print(json.dumps(summary))
-        return EXIT_OK
-    print(f"id          {summary['id']}")
-    print(f"created     {summary['created_iso']}  ({created})")
-    print(f"model       {summary['model']}")
-    if usage:
-        print(
-            f"usage       {usage.get('prompt_tokens')} input, {usage.get('completion_tokens')} output, "
-            f"{usage.get('total_tokens')} total"
-        )
-    print(f"request id  {summary['request_id'] or '-'}")
-    for key, value in summary["metadata"].items():
-        print(f"metadata    {key}={value}")
-    _print_exported(summary.get("exported"))
+    print(json.dumps(summary) if args.json else "\n".join(completion_lines(summary)))
     return EXIT_OK
 
 
 def _get_response(args: argparse.Namespace, response_id: str) -> int:
     from chatspan.backfill.otlp import resource
-    from chatspan.backfill.responses import StoredResponseSource, response_summary
+    from chatspan.backfill.responses import StoredResponseSource
+    from chatspan.backfill.show import response_lines, response_summary
     from chatspan.backfill.source import NotFound
     from chatspan.backfill.spans import response_span
 
@@ -539,30 +476,8 @@ def _get_response(args: argparse.Namespace, response_id: str) -> int:
     if sink is not None:
         span = response_span(response, resource=resource(), capture_content=capture, input_items=items)
         summary["exported"] = _export_one(sink, span)
-    if args.json:
-        print(json.dumps(summary))
-        return EXIT_OK
-    print(f"id          {summary['id']}")
-    print(f"created     {summary['created_iso']}  ({summary['created']})")
-    print(f"model       {summary['model']}")
-    print(f"status      {summary['status']}")
-    tokens = summary["tokens"]
-    if tokens:
-        print(
-            f"tokens      {tokens['input']} input, {tokens['output']} output, "
-            f"{_or_dash(tokens['cached'])} cached, {_or_dash(tokens['reasoning'])} reasoning"
-        )
-    print(f"request id  {summary['request_id'] or '-'}")
-    for key, value in summary["metadata"].items():
-        print(f"metadata    {key}={value}")
-    if items is not None:
-        print(f"input items {len(items)}")
-    _print_exported(summary.get("exported"))
+    print(json.dumps(summary) if args.json else "\n".join(response_lines(summary)))
     return EXIT_OK
-
-
-def _or_dash(value: object) -> str:
-    return "-" if value is None else str(value)
 
 
 @contextlib.contextmanager
@@ -601,11 +516,6 @@ def _export_one(sink: Any, span: Any) -> dict[str, str] | None:
     }
 
 
-def _print_exported(exported: object) -> None:
-    if isinstance(exported, dict):
-        print(f"exported    span {exported['span_id']} of trace {exported['trace_id']} to {exported['to']}")
-
-
 def _responses_client(args: argparse.Namespace) -> Any:
     """A client for the Responses API, or one line saying this openai predates it (exit 3)."""
     from chatspan.backfill.responses import has_responses_api
@@ -636,17 +546,9 @@ def _client(args: argparse.Namespace) -> Any:
 
 
 def _show(completion: Any) -> None:
-    created = datetime.fromtimestamp(completion.created, tz=timezone.utc).isoformat().replace("+00:00", "Z")
-    print(f"{completion.id}\t{created}\t{completion.model}", flush=True)
+    from chatspan.backfill.show import completion_row
 
-
-def _show_response(response: Any) -> None:
-    from chatspan.backfill.responses import iso_time
-
-    print(
-        f"{response.id}\t{iso_time(int(response.created_at))}\t{response.model}\t{response.status}",
-        flush=True,
-    )
+    print(completion_row(completion), flush=True)
 
 
 class _StopRequest:

@@ -25,7 +25,7 @@ from tests.backfill.harness import (
 )
 from tests.support.otlp_receiver import OtlpReceiver, otlp_receiver
 
-pytestmark = pytest.mark.skipif(
+needs_responses = pytest.mark.skipif(
     not HAS_RESPONSES,
     reason=f"openai {openai.__version__} predates client.responses: "
     "test_get_response.test_an_sdk_without_the_responses_api_is_one_line covers it",
@@ -64,6 +64,7 @@ def received(receiver: OtlpReceiver) -> list[str]:
     return [span.span_id for span in receiver.spans()]
 
 
+@needs_responses
 def test_every_listed_response_once_comments_blanks_and_bad_lines_skipped(
     server: DevServer, receiver: OtlpReceiver, stored: list[Any], tmp_path: Path
 ) -> None:
@@ -109,6 +110,7 @@ def test_every_listed_response_once_comments_blanks_and_bad_lines_skipped(
     assert receiver.duplicates() == {response_span_id(response_id): 2 for response_id in ids}
 
 
+@needs_responses
 def test_ids_from_stdin_once_per_input(
     server: DevServer, receiver: OtlpReceiver, stored: list[Any], tmp_path: Path
 ) -> None:
@@ -125,6 +127,7 @@ def test_ids_from_stdin_once_per_input(
     assert receiver.duplicates() == {}
 
 
+@needs_responses
 def test_ids_appended_later_are_sent_and_an_edited_prefix_is_refused(
     server: DevServer, receiver: OtlpReceiver, stored: list[Any], tmp_path: Path
 ) -> None:
@@ -145,6 +148,7 @@ def test_ids_appended_later_are_sent_and_an_edited_prefix_is_refused(
     assert len(receiver.spans()) == COUNT
 
 
+@needs_responses
 def test_dry_run_lists_in_file_order_and_writes_nothing(
     server: DevServer, receiver: OtlpReceiver, stored: list[Any], tmp_path: Path
 ) -> None:
@@ -197,6 +201,7 @@ def test_an_unreadable_file_is_a_usage_error(server: DevServer, tmp_path: Path) 
     assert "Traceback" not in run.stderr
 
 
+@needs_responses
 def test_input_items_with_content_capture(server: DevServer, receiver: OtlpReceiver, tmp_path: Path) -> None:
     items: list[Any] = [{"role": "user", "content": f"line {index}"} for index in range(120)]
     (response,) = create_responses(server, 1, input=items)
@@ -212,6 +217,7 @@ def test_input_items_with_content_capture(server: DevServer, receiver: OtlpRecei
     assert messages[119]["parts"][0]["content"] == "line 119"
 
 
+@needs_responses
 def test_the_span_joins_the_live_trace(server: DevServer, receiver: OtlpReceiver, tmp_path: Path) -> None:
     from tests.support.recording import instrumented
 

@@ -13,8 +13,8 @@ import re
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any
+from pathlib import Path
+from typing import Any, BinaryIO
 
 import openai
 
@@ -68,6 +68,20 @@ class IdList:
 def read_ids(data: bytes) -> IdList:
     """Split an id list into its lines, each with its line ending (so a digest covers every byte)."""
     return IdList(data.splitlines(keepends=True))
+
+
+def read_id_list(name: str, stdin: BinaryIO) -> tuple[IdList, str]:
+    """The id list `name` names (`-`: all of `stdin`) and its identity for the checkpoint's scope.
+
+    A file's identity is its resolved path, so its checkpoint survives ids appended to it (the
+    checkpoint checks the prefix it confirmed); stdin has no name, so what it held is its identity.
+    Raises OSError when the file cannot be read.
+    """
+    if name == "-":
+        data = stdin.read()
+        return read_ids(data), "stdin:" + hashlib.sha256(data).hexdigest()
+    path = Path(name)
+    return read_ids(path.read_bytes()), "file:" + str(path.resolve())
 
 
 @dataclass
@@ -153,38 +167,3 @@ class StoredResponseSource:
             return self.retrieve(response_id)
         except NotFound:
             return None
-
-
-def response_summary(response: Any, input_items: list[Any] | None) -> dict[str, Any]:
-    """What `chatspan get resp_...` shows: created, model, status, tokens, request id, metadata."""
-    created = int(response.created_at)
-    usage = response.usage
-    tokens: dict[str, int | None] | None = None
-    if usage is not None:
-        input_details = getattr(usage, "input_tokens_details", None)
-        output_details = getattr(usage, "output_tokens_details", None)
-        tokens = {
-            "input": usage.input_tokens,
-            "output": usage.output_tokens,
-            "cached": getattr(input_details, "cached_tokens", None),
-            "reasoning": getattr(output_details, "reasoning_tokens", None),
-        }
-    summary: dict[str, Any] = {
-        "id": response.id,
-        "created": created,
-        "created_iso": iso_time(created),
-        "model": response.model,
-        "status": response.status,
-        "tokens": tokens,
-        # The x-request-id of the retrieve, as the SDK exposes it.
-        "request_id": getattr(response, "_request_id", None),
-        "metadata": dict(response.metadata or {}),
-    }
-    if input_items is not None:
-        summary["input_items"] = [item.model_dump(mode="json") for item in input_items]
-    return summary
-
-
-def iso_time(seconds: int) -> str:
-    """A unix time as ISO 8601 in UTC with a `Z`."""
-    return datetime.fromtimestamp(seconds, tz=timezone.utc).isoformat().replace("+00:00", "Z")

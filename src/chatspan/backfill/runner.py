@@ -87,14 +87,12 @@ def run_backfill(
             save(checkpoint)
 
 
-@dataclass
-class ResponseReport:
-    """What a responses backfill passed over: ids the API did not have, and lines that held no id."""
+@dataclass(frozen=True)
+class SkipReport:
+    """Who hears of what a responses backfill passed over: ids the API did not have, lines with no id."""
 
-    missing: list[str]
-    invalid: list[IdLine]
-    on_missing: Callable[[str], None] | None = None
-    on_invalid: Callable[[IdLine], None] | None = None
+    on_missing: Callable[[str], None]
+    on_invalid: Callable[[IdLine], None]
 
 
 def run_response_backfill(
@@ -107,7 +105,7 @@ def run_response_backfill(
     options: RunOptions,
     progress: Progress,
     tally: Tally,
-    report: ResponseReport,
+    report: SkipReport,
     batch_size: int = 100,
     stop: Callable[[], bool] = lambda: False,
 ) -> None:
@@ -131,13 +129,9 @@ def run_response_backfill(
             for response in batch.responses:
                 options.show(response)
         for response_id in batch.missing:
-            report.missing.append(response_id)
-            if report.on_missing is not None:
-                report.on_missing(response_id)
+            report.on_missing(response_id)
         for line in batch.invalid:
-            report.invalid.append(line)
-            if report.on_invalid is not None:
-                report.on_invalid(line)
+            report.on_invalid(line)
         tally.listed += len(batch.responses) + len(batch.missing) + len(batch.invalid)
         tally.skipped += len(batch.missing) + len(batch.invalid)
         _deliver(export, spans, tally)
