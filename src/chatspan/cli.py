@@ -84,7 +84,8 @@ def _parser() -> argparse.ArgumentParser:
         description=(
             "Page through the stored chat completions (store=true) and emit one span per completion, "
             "timed at its `created`, to the exporter configured by OTEL_EXPORTER_OTLP_*. Resumable: "
-            "a checkpoint records what the collector confirmed."
+            "a checkpoint records what the collector confirmed. With --responses FILE: the stored "
+            "responses whose ids FILE lists (the Responses API has no list), resumable by line."
         ),
     )
     _verbose_option(backfill)
@@ -111,7 +112,8 @@ def _parser() -> argparse.ArgumentParser:
         dest="with_messages",
         action="store_true",
         default=None,
-        help="fetch each completion's input messages (default: on when content capture is on)",
+        help="fetch each completion's input messages, or each response's input items "
+        "(default: on when content capture is on)",
     )
     messages.add_argument("--no-messages", dest="with_messages", action="store_false")
     backfill.add_argument(
@@ -125,10 +127,16 @@ def _parser() -> argparse.ArgumentParser:
         "--json", action="store_true", help="print the summary as one JSON object on stdout"
     )
     backfill.add_argument(
-        "--page-size", type=_positive_int, default=100, help="completions per page (default 100)"
+        "--page-size",
+        type=_positive_int,
+        default=100,
+        help="completions per page; with --responses, ids per exported batch (default 100)",
     )
     backfill.add_argument(
-        "--concurrency", type=_positive_int, default=4, help="message fetches at once (default 4)"
+        "--concurrency",
+        type=_positive_int,
+        default=4,
+        help="fetches at once: messages, or with --responses the responses and their items (default 4)",
     )
     backfill.add_argument(
         "--timeout", type=_positive_float, default=60.0, help="seconds per API request (default 60)"
