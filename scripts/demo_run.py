@@ -193,7 +193,11 @@ def _openai_target(
         return Target(
             env={},
             backfill_args=("--since", "1d", "--metadata", "example=chatspan-tour"),
-            description=f"{where} (OPENAI_API_KEY is set), model {model}, 7 small requests",
+            # The app skips its two Responses calls on an openai older than 1.66 (no client.responses).
+            description=(
+                f"{where} (OPENAI_API_KEY is set), model {model}, 9 small requests "
+                "(7 chat completions, 2 Responses API calls; 7 on an openai before 1.66)"
+            ),
         )
     devserver = start_detached(
         [

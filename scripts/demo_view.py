@@ -2,6 +2,8 @@
 
 Spans come from Phoenix's REST API (`from_phoenix`) or from the demo's OTLP relay (`from_otlp`), and
 are shown alike: name, duration, tokens (input+output), `openai.processing.duration`, request id.
+A Responses API span is named `chat {model}` like a chat completion's, so its line ends with
+`responses` (and `stream` for a stream), from `openai.api.type` and `gen_ai.request.stream`.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from typing import Any, Final
 SOURCE_ATTRIBUTE: Final = "chatspan.source"
 LIVE: Final = "live"
 BACKFILL: Final = "backfill"
+API_TYPE_ATTRIBUTE: Final = "openai.api.type"
+RESPONSES_API: Final = "responses"
 
 _NAME_WIDTH: Final = 44
 _HEADER: Final = (
@@ -102,9 +106,13 @@ def build_view(spans: Iterable[SentSpan], *, sample: int = 5) -> View:
         full_table.extend(_line(span) for span in unlinked)
 
     backfilled = len(linked) + len(unlinked)
+    responses = sum(1 for span in live if span.attributes.get(API_TYPE_ATTRIBUTE) == RESPONSES_API)
+    kinds = (
+        f" ({len(live) - responses} chat completions, {responses} Responses API calls)" if responses else ""
+    )
     summary = [
-        f"{len(spans)} spans: {len(live)} live from examples/app.py, {backfilled} backfilled by "
-        f"`chatspan backfill`, {len(linked)} of them linked under the live span of its call."
+        f"{len(spans)} spans: {len(live)} live from examples/app.py{kinds}, {backfilled} backfilled "
+        f"by `chatspan backfill`, {len(linked)} of them linked under the live span of its call."
     ]
     if backfilled:
         summary.append(
@@ -128,6 +136,8 @@ def _line(span: SentSpan, indent: str = "") -> str:
     processing_text = f"{processing * 1000:.1f} ms" if isinstance(processing, (int, float)) else "-"
     request_id = attributes.get("openai.request.id") or "-"
     line = f"{name:<{_NAME_WIDTH}} {duration:>9}  {tokens:<11} {processing_text:>10}  {request_id}"
+    if attributes.get(API_TYPE_ATTRIBUTE) == RESPONSES_API:
+        line += "  responses stream" if attributes.get("gen_ai.request.stream") is True else "  responses"
     if span.status == "ERROR":
         line += f"  ERROR {attributes.get('error.type', '')}".rstrip()
     return line

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
 import sys
@@ -14,6 +15,15 @@ DEMO = REPO_ROOT / "scripts" / "demo.sh"
 DEMO_STOP = REPO_ROOT / "scripts" / "demo-stop.sh"
 DEMO_TIMEOUT = 240.0
 """Phoenix takes 10-30 s to start, the app and a 300-completion backfill a few seconds each."""
+HAS_RESPONSES = importlib.util.find_spec("openai.resources.responses") is not None
+"""Whether this venv's openai has `client.responses` (1.66+): examples/app.py makes its two
+Responses calls only then, and says in one `skip` line that it leaves them out otherwise."""
+CHAT_CALLS = 7
+"""The chat completion calls of examples/app.py's tour: sync, async, stream, tool, stored, retried, error."""
+TOUR_SPANS = CHAT_CALLS + 2 if HAS_RESPONSES else CHAT_CALLS
+"""The live spans examples/app.py makes on this venv's openai."""
+SEEDED_AND_STORED = 301
+"""What the demo's backfill exports: the 300 seeded stored completions and the tour's stored call."""
 
 
 @dataclass(frozen=True)

@@ -4,8 +4,10 @@ The demo runs as the Makefile runs it (scripts/demo.sh: devserver, Phoenix, the 
 `opentelemetry-instrument`, `chatspan backfill`), in a demo directory and on a port of its own.
 Then headless Chromium (Debian's, `make browser-deps`, driven by Playwright) opens the trace page
 of the demo's linked call: the live `chat gpt-4o-mini` span with the backfilled `stored chat ...`
-span nested under it, and the header attributes in the attribute panel of each. Screenshots go to
-test-output/demo-openai-VERSION/. Last, `make demo-stop` must end what the demo left running.
+span nested under it, and the header attributes in the attribute panel of each; then the trace page
+of the tour's Responses stream, its span named `chat gpt-4o-mini` too, told apart by
+`openai.api.type=responses` in its panel. Screenshots go to test-output/demo-openai-VERSION/.
+Last, `make demo-stop` must end what the demo left running.
 """
 
 from __future__ import annotations
@@ -25,6 +27,10 @@ import openai
 import pytest
 
 from tests.demo.harness import (
+    CHAT_CALLS,
+    HAS_RESPONSES,
+    SEEDED_AND_STORED,
+    TOUR_SPANS,
     DemoRun,
     demo_environment,
     listening_addresses,
@@ -88,9 +94,17 @@ def test_demo_prints_what_phoenix_received(demo: DemoRun) -> None:
         key=lambda span: span["start_time"],
     )
     backfilled = [span for span in spans if span["attributes"].get("chatspan.source") == "backfill"]
-    # The tour's 7 calls; the 300 seeded stored completions and the tour's one stored call.
-    assert (len(live), len(backfilled)) == (7, 301), demo.output()
-    assert "308 spans: 7 live from examples/app.py, 301 backfilled" in demo.stdout, demo.output()
+    # The tour's 7 chat calls and, from openai 1.66 on, its 2 Responses calls; the 300 seeded
+    # stored completions and the tour's one stored call.
+    assert (len(live), len(backfilled)) == (TOUR_SPANS, SEEDED_AND_STORED), demo.output()
+    kinds = f" ({CHAT_CALLS} chat completions, 2 Responses API calls)" if HAS_RESPONSES else ""
+    summary = f"{TOUR_SPANS + SEEDED_AND_STORED} spans: {TOUR_SPANS} live from examples/app.py{kinds}, "
+    # The demo wraps its notes at 100 columns: compare the words.
+    assert f"{summary}{SEEDED_AND_STORED} backfilled" in " ".join(demo.stdout.split()), demo.output()
+    api_types = [span["attributes"]["openai.api.type"] for span in live]
+    assert api_types == ["chat_completions"] * CHAT_CALLS + ["responses"] * (TOUR_SPANS - CHAT_CALLS)
+    if not HAS_RESPONSES:
+        assert f"skip     responses: openai {openai.__version__} has no client.responses" in demo.stdout
 
     table = _table(demo.stdout)
     # One line per live span in start order, each with its request id; the stored call's
@@ -102,7 +116,14 @@ def test_demo_prints_what_phoenix_received(demo: DemoRun) -> None:
     (stored_line,) = [line for line in table if line.startswith("└ stored chat")]
     parent_line = table[table.index(stored_line) - 1]
     assert _request_id(stored_line) == _request_id(parent_line)
-    assert live_lines[-1].endswith("ERROR 500"), "the tour's last call fails with a 500"
+    assert live_lines[CHAT_CALLS - 1].endswith("ERROR 500"), "the chat tour's last call fails with a 500"
+    # The Responses call and stream come after it, marked so in the listing.
+    assert [line.split()[-1] for line in live_lines[CHAT_CALLS:]] == (
+        ["responses", "stream"] if HAS_RESPONSES else []
+    ), demo.output()
+    assert [line.endswith("  responses stream") for line in live_lines[CHAT_CALLS:]] == (
+        [False, True] if HAS_RESPONSES else []
+    ), demo.output()
     linked = [span for span in backfilled if span["parent_id"]]
     assert [span["context"]["trace_id"] for span in linked] == [trace_id]
 
@@ -183,6 +204,69 @@ def test_trace_page_shows_the_stored_span_under_its_live_parent(demo: DemoRun) -
             traceparent = stored_attributes["openai.request.metadata.chatspan.traceparent"]
             assert traceparent.split("-")[1] == trace_id, traceparent
             page.screenshot(path=str(SCREENSHOTS / "trace-stored-span.png"))
+        finally:
+            browser.close()
+    assert elsewhere == [], f"the Phoenix UI requested something off its own server: {elsewhere}"
+
+
+@pytest.mark.skipif(
+    not HAS_RESPONSES,
+    reason=f"openai {openai.__version__} has no client.responses, so the tour makes no Responses call: "
+    "test_demo_prints_what_phoenix_received asserts there is no responses span and the skip line",
+)
+def test_trace_page_shows_the_responses_stream_span_with_its_attributes(demo: DemoRun) -> None:
+    """The tour's Responses stream, found by the request id on its `responses stream` line, opened
+    in Phoenix's trace page: one `chat gpt-4o-mini` row, and in its attribute panel
+    `openai.api.type=responses`, status `completed`, that request id and the timing headers."""
+    assert demo.code == 0, demo.output()
+    sync_playwright = _playwright()
+    base, _, _ = _trace_link(demo)
+    (stream_line,) = [line for line in _table(demo.stdout) if line.endswith("  responses stream")]
+    request_id = _request_id(stream_line)
+    (span,) = [
+        span
+        for span in _phoenix_spans(base)
+        if span["attributes"].get("openai.request.id") == request_id
+        and span["attributes"].get("chatspan.source") == "live"
+    ]
+    assert span["attributes"]["openai.api.type"] == "responses", span
+    assert span["attributes"]["gen_ai.request.stream"] is True, span
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    elsewhere: list[str] = []
+
+    with sync_playwright() as playwright, tempfile.TemporaryDirectory(prefix="chatspan-chromium-") as profile:
+        browser = playwright.chromium.launch_persistent_context(
+            profile,
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=CHROMIUM_ARGS,
+            viewport={"width": 1600, "height": 1000},
+        )
+        try:
+            page = browser.new_page()
+            page.set_default_timeout(BROWSER_TIMEOUT_MS)
+            page.on("request", lambda request: _note_elsewhere(request.url, base, elsewhere))
+            # The URL the demo prints for the stored call's trace, with this span's trace id.
+            page.goto(f"{base}/redirects/traces/{span['context']['trace_id']}")
+
+            row = page.locator(".span-node__heading").filter(
+                has_text=re.compile(rf"^{re.escape(LIVE_NAME)}$")
+            )
+            row.wait_for()
+            # A live call is a trace of its own: one row, no child.
+            assert page.evaluate(_TREE_SCRIPT) == [[LIVE_NAME, None]]
+
+            row.click()
+            page.get_by_role("tab", name="Attributes").click()
+            page.get_by_role("button", name="Search JSON keys and values").click()
+            page.keyboard.type("openai.")
+            attributes = _attribute_rows(page)
+            assert attributes["openai.api.type"] == "responses", attributes
+            assert attributes["openai.response.status"] == "completed", attributes
+            assert attributes["openai.request.id"] == request_id, attributes
+            for header in ("openai.processing.duration", "openai.ratelimit.requests.remaining"):
+                assert header in attributes, attributes
+            page.screenshot(path=str(SCREENSHOTS / "trace-responses-stream-span.png"))
         finally:
             browser.close()
     assert elsewhere == [], f"the Phoenix UI requested something off its own server: {elsewhere}"

@@ -210,6 +210,50 @@ def test_view_nests_linked_spans_and_samples_the_rest() -> None:
     assert view.summary[0].startswith("11 spans: 2 live from examples/app.py, 9 backfilled")
 
 
+def test_view_marks_the_responses_spans_among_the_live_ones() -> None:
+    """A Responses span has the same name as a chat completion's: its line says which it is."""
+    spans = [
+        _span("chat m", "a", source="live", start=10, attributes={"openai.request.id": "req_a"}),
+        _span(
+            "chat m",
+            "b",
+            source="live",
+            start=20,
+            attributes={
+                "openai.api.type": "responses",
+                "gen_ai.request.stream": False,
+                "openai.request.id": "req_b",
+            },
+        ),
+        _span(
+            "chat m",
+            "c",
+            source="live",
+            start=30,
+            attributes={
+                "openai.api.type": "responses",
+                "gen_ai.request.stream": True,
+                "openai.request.id": "req_c",
+            },
+        ),
+        _span(
+            "chat m",
+            "d",
+            source="live",
+            start=40,
+            attributes={"openai.api.type": "chat_completions", "gen_ai.request.stream": True},
+        ),
+    ]
+    view = build_view(spans)
+    lines = [line.split() for line in view.table[1:]]
+    assert [line[-1] for line in lines] == ["req_a", "responses", "stream", "-"]
+    assert lines[1][-2:] == ["req_b", "responses"]
+    assert lines[2][-3:] == ["req_c", "responses", "stream"]
+    assert view.summary[0].startswith(
+        "4 spans: 4 live from examples/app.py (2 chat completions, 2 Responses API calls), 0 backfilled"
+    )
+
+
 def _sleeper(tmp_path: Path) -> Any:
     return start_detached(
         [sys.executable, "-c", "import time; time.sleep(120)"], env={}, log_path=tmp_path / "log"

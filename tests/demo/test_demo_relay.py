@@ -12,13 +12,22 @@ from pathlib import Path
 
 import pytest
 
-from tests.demo.harness import demo_environment, processes_of, run_demo
+from tests.demo.harness import (
+    HAS_RESPONSES,
+    SEEDED_AND_STORED,
+    TOUR_SPANS,
+    demo_environment,
+    processes_of,
+    run_demo,
+)
 from tests.support.otlp_receiver import otlp_receiver
 
 pytestmark = pytest.mark.slow
 
 
 def test_demo_sends_to_the_configured_endpoint_and_starts_no_viewer(tmp_path: Path) -> None:
+    """Every span reaches the endpoint: the tour's (its 2 Responses calls too, from openai 1.66 on)
+    and the backfill's."""
     state = tmp_path / "state"
     with otlp_receiver() as receiver:
         base = receiver.endpoint.removesuffix("/v1/traces")
@@ -29,7 +38,14 @@ def test_demo_sends_to_the_configured_endpoint_and_starts_no_viewer(tmp_path: Pa
 
     live = [span for span in spans if span.attributes.get("chatspan.source") == "live"]
     backfilled = [span for span in spans if span.attributes.get("chatspan.source") == "backfill"]
-    assert (len(live), len(backfilled)) == (7, 301), demo.output()
+    assert (len(live), len(backfilled)) == (TOUR_SPANS, SEEDED_AND_STORED), demo.output()
+    responses = sorted(
+        (span for span in live if span.attributes["openai.api.type"] == "responses"),
+        key=lambda span: span.start_unix_nano,
+    )
+    assert [span.attributes["gen_ai.request.stream"] for span in responses] == (
+        [False, True] if HAS_RESPONSES else []
+    ), demo.output()
     assert {span.resource["service.name"] for span in live} == {"chatspan-demo"}
     assert {span.resource["service.name"] for span in backfilled} == {"chatspan-backfill"}
     assert receiver.duplicates() == {}
@@ -38,7 +54,10 @@ def test_demo_sends_to_the_configured_endpoint_and_starts_no_viewer(tmp_path: Pa
 
     assert "Arize Phoenix" not in demo.stdout and not (state / "phoenix").exists()
     assert f"What {receiver.endpoint} accepted" in demo.stdout, demo.output()
-    assert "308 spans: 7 live from examples/app.py, 301 backfilled" in demo.stdout
+    kinds = f" ({TOUR_SPANS - 2} chat completions, 2 Responses API calls)" if HAS_RESPONSES else ""
+    summary = f"{TOUR_SPANS + SEEDED_AND_STORED} spans: {TOUR_SPANS} live from examples/app.py{kinds}, "
+    # The demo wraps its notes at 100 columns: compare the words.
+    assert f"{summary}{SEEDED_AND_STORED} backfilled" in " ".join(demo.stdout.split()), demo.output()
     printed = set(re.findall(r"req_[0-9a-f]{32}", demo.stdout))
     assert {span.attributes["openai.request.id"] for span in live} <= printed
     assert list(state.glob("*.pid")) == [] and processes_of(state) == {}

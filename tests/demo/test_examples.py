@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.demo.harness import CHAT_CALLS, TOUR_SPANS
 from tests.support.otlp_receiver import otlp_receiver
 from tests.support.phoenix import REPO_ROOT
 
@@ -39,6 +40,7 @@ def _run(command: list[str], env: dict[str, str]) -> subprocess.CompletedProcess
 
 
 def test_instrumented_app_traces_the_tour_in_code() -> None:
+    """app.py's tour, Responses calls included; on an openai before 1.66 the 7 chat calls alone."""
     with otlp_receiver() as receiver:
         done = _run(
             [sys.executable, str(EXAMPLES / "instrumented_app.py")],
@@ -46,7 +48,11 @@ def test_instrumented_app_traces_the_tour_in_code() -> None:
         )
         spans = receiver.spans()
     console = [line.split() for line in done.stdout.splitlines() if line.startswith("  span ")]
-    assert len(console) == 7, done.stdout
+    assert len(console) == TOUR_SPANS, done.stdout
+    api_types = [
+        span.attributes["openai.api.type"] for span in sorted(spans, key=lambda span: span.start_unix_nano)
+    ]
+    assert api_types == ["chat_completions"] * CHAT_CALLS + ["responses"] * (TOUR_SPANS - CHAT_CALLS)
     assert [line[-1] for line in console].count("ERROR") == 1
     assert sorted(span.attributes["openai.request.id"] for span in spans) == sorted(
         re.findall(r"request (req_\w+)", "\n".join(" ".join(line) for line in console))
