@@ -1,7 +1,9 @@
 """The adversarial child process: `python -m tests.adversarial.child SPEC.json RESULT.json`.
 
 The spec names a check (`differential`, `concurrency`, `leak`, `cycles`, `fork`), its parameters
-and an optional sabotage; the child runs it in a fresh interpreter and writes its result as JSON.
+(for `differential`: the `api`, "chat" or "responses", and a `mode`: plain, instrumented, usage
+with CHATSPAN_STREAM_INCLUDE_USAGE, content with message-content capture) and an optional
+sabotage; the child runs it in a fresh interpreter and writes its result as JSON.
 Exit status 0 means the check ran (its findings are in the result), anything else that it could not.
 """
 
@@ -15,22 +17,46 @@ import sys
 import time
 import warnings
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-from tests.adversarial import forms, hostile_cases, sabotage
+from tests.adversarial import forms, hostile_cases, hostile_responses, responses_forms, sabotage
 from tests.adversarial.harness import Instrumented, clients, instrument
 
 CALL_BOUND = 20.0
 """Seconds an async call may take before the child gives up on it (the SDK timeout ends it sooner)."""
 
 
-def planned_calls(form_names: list[str], case_names: list[str]) -> list[tuple[str, str]]:
-    """(form, case) pairs to run: the retrying cases only in `forms.RETRY_FORMS`."""
+@dataclass(frozen=True)
+class Api:
+    """One API's call forms and which of its cases retry (and so run in its retry forms only)."""
+
+    sync_forms: dict[str, forms.SyncForm]
+    async_forms: dict[str, forms.AsyncForm]
+    retry_forms: tuple[str, ...]
+    retrying: frozenset[str]
+
+
+APIS = {
+    "chat": Api(forms.SYNC_FORMS, forms.ASYNC_FORMS, forms.RETRY_FORMS, hostile_cases.RETRYING),
+    "responses": Api(
+        responses_forms.SYNC_FORMS,
+        responses_forms.ASYNC_FORMS,
+        responses_forms.RETRY_FORMS,
+        hostile_responses.RETRYING,
+    ),
+}
+"""The spec's `api` (default "chat") -> what the differential child runs."""
+
+
+def planned_calls(form_names: list[str], case_names: list[str], api: str = "chat") -> list[tuple[str, str]]:
+    """(form, case) pairs to run: the retrying cases only in the API's retry forms."""
+    chosen = APIS[api]
     return [
         (form, case)
         for case in case_names
         for form in form_names
-        if case not in hostile_cases.RETRYING or form in forms.RETRY_FORMS
+        if case not in chosen.retrying or form in chosen.retry_forms
     ]
 
 
@@ -48,6 +74,8 @@ def _record(
         # Metrics are collected once per case (collecting is costly); what one case spoilt stays.
         problems += instrumented.metric_problems()
     results[key] = {"seen": seen, "problems": problems, "seconds": time.monotonic() - started}
+    if instrumented:
+        results[key]["statuses"] = instrumented.statuses_since(before)
 
 
 def differential(spec: dict[str, Any]) -> dict[str, Any]:
@@ -55,15 +83,18 @@ def differential(spec: dict[str, Any]) -> dict[str, Any]:
     mode = spec["mode"]
     if mode == "usage":
         os.environ["CHATSPAN_STREAM_INCLUDE_USAGE"] = "true"
+    if mode == "content":
+        os.environ["OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"] = "true"
     instrumented = instrument(keep=True) if mode != "plain" else None
     sabotage.apply(spec.get("sabotage"))
-    plan = planned_calls(spec["forms"], spec["cases"])
+    api = APIS[spec.get("api", "chat")]
+    plan = planned_calls(spec["forms"], spec["cases"], spec.get("api", "chat"))
     results: dict[str, Any] = {}
     last_of_case = {case: f"{form}/{case}" for form, case in plan}
     plain, retrying = clients(spec["base_url"], asynchronous=spec["group"] == "async")
 
     def pick(case: str) -> Any:
-        return retrying if case in hostile_cases.RETRYING else plain
+        return retrying if case in api.retrying else plain
 
     def before() -> Any:
         return instrumented.snapshot() if instrumented else None
@@ -71,14 +102,14 @@ def differential(spec: dict[str, Any]) -> dict[str, Any]:
     if spec["group"] == "sync":
         for form, case in plan:
             counts, began = before(), time.monotonic()
-            seen = forms.observe_call(forms.SYNC_FORMS[form], pick(case), case)
+            seen = forms.observe_call(api.sync_forms[form], pick(case), case)
             _record(results, instrumented, f"{form}/{case}", counts, seen, began, last_of_case[case])
     else:
 
         async def run_all() -> None:
             for form, case in plan:
                 counts, began = before(), time.monotonic()
-                call = forms.observe_async_call(forms.ASYNC_FORMS[form], pick(case), case)
+                call = forms.observe_async_call(api.async_forms[form], pick(case), case)
                 try:
                     seen = await asyncio.wait_for(call, CALL_BOUND)
                 except TimeoutError:

@@ -8,13 +8,14 @@ import pytest
 
 from tests.adversarial import summary
 from tests.adversarial.hostile_cases import CASES
+from tests.adversarial.hostile_responses import RESPONSES_CASES
 from tests.adversarial.hostile_server import HostileServer
 
 
 @pytest.fixture(scope="session")
 def hostile_server() -> Iterator[HostileServer]:
     """The hostile server, shared by every child of the session."""
-    with HostileServer(CASES) as server:
+    with HostileServer({**CASES, **RESPONSES_CASES}) as server:
         yield server
 
 

@@ -47,6 +47,10 @@ class Instrumented:
         problems += encoding_problems(spans, None)
         return problems
 
+    def statuses_since(self, before: tuple[int, int, int]) -> list[str]:
+        """The status codes (`UNSET`, `OK`, `ERROR`) of the spans ended since `before`."""
+        return [span.status.status_code.name for span in self.processor.finished[before[2] :]]
+
     def metric_problems(self) -> list[str]:
         """What the OTLP encoder refuses in the metrics recorded so far."""
         return encoding_problems([], self.reader.get_metrics_data())

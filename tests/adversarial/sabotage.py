@@ -56,6 +56,38 @@ def _drop_chunk(take: Any) -> Any:
     return patched
 
 
+def _drop_event(advance: Any) -> Any:
+    # Every fifth item of any stream never reaches the app: the proxy takes the next one instead.
+    counter = itertools.count(1)
+
+    def patched(self: Any) -> Any:
+        item = advance(self)
+        return advance(self) if next(counter) % 5 == 0 else item
+
+    return patched
+
+
+def _drop_async_event(advance: Any) -> Any:
+    counter = itertools.count(1)
+
+    async def patched(self: Any) -> Any:
+        item = await advance(self)
+        return await advance(self) if next(counter) % 5 == 0 else item
+
+    return patched
+
+
+def _drop_events() -> Callable[[], None]:
+    undo_sync = _patch(streams_module.ChatStream, "__next__", _drop_event)
+    undo_async = _patch(streams_module.AsyncChatStream, "__anext__", _drop_async_event)
+
+    def undo() -> None:
+        undo_async()
+        undo_sync()
+
+    return undo
+
+
 def _raise_in_wrapper(observe: Any) -> Any:
     def patched(*args: Any) -> Any:
         observe(*args)
@@ -102,6 +134,14 @@ def _cross_call() -> Callable[[Any], dict[str, Any] | None]:
         return {"gen_ai.request.model": stolen} if stolen is not None else {}
 
     return extra
+
+
+def _without_error_type(end: Any) -> Any:
+    # A result or stream that reported its own failure ends like a success (fail() is untouched).
+    def patched(self: Any, attrs: dict[str, Any] | None = None) -> None:
+        end(self, {k: v for k, v in (attrs or {}).items() if k != "error.type"} if attrs else attrs)
+
+    return patched
 
 
 def _change_message(fail: Any) -> Any:
@@ -163,6 +203,7 @@ def _hang_after_fork(update: Any) -> Any:
 ChatCall = call_module.ChatCall
 SABOTAGES: dict[str, Callable[[], Callable[[], None]]] = {
     "drop-chunk": lambda: _patch(streams_module._StreamState, "take", _drop_chunk),
+    "drop-event": _drop_events,
     "raise-in-wrapper": lambda: _patch(wrappers_module, "_observe", _raise_in_wrapper),
     "unended-span": lambda: _patch(ChatCall, "end", _end_with(_every_second_unended())),
     "invalid-string": lambda: _patch(
@@ -171,6 +212,7 @@ SABOTAGES: dict[str, Callable[[], Callable[[], None]]] = {
     "invalid-int": lambda: _patch(ChatCall, "end", _end_with(lambda _: {SABOTAGE_ATTRIBUTE: 2**64})),
     "exception-message": lambda: _patch(ChatCall, "fail", _change_message),
     "error-status-unset": lambda: _patch(ChatCall, "fail", _fail_without_status),
+    "failure-unreported": lambda: _patch(ChatCall, "end", _without_error_type),
     "cross-call": lambda: _patch(ChatCall, "end", _end_with(_cross_call())),
     "orphan-span": _orphan_spans,
     "leak": lambda: _patch(ChatCall, "__init__", _keep_calls),

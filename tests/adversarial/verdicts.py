@@ -56,3 +56,17 @@ def encoding_problems(run: dict[str, Any]) -> list[str]:
         for problem in call["problems"]
         if problem.startswith(_ENCODING)
     ]
+
+
+def unreported_failures(run: dict[str, Any], failed: set[str]) -> list[str]:
+    """The calls in `failed` (the server reported a failure the app did not see raised) not ERROR.
+
+    A `Response` whose status is failed, a `response.failed` or an `error` event reach the app as
+    values; chatspan still owes them a span with status ERROR.
+    """
+    found = [f"{key}: not run" for key in sorted(failed - set(run["calls"]))]
+    for key in sorted(failed & set(run["calls"])):
+        statuses = run["calls"][key].get("statuses", [])
+        if statuses != ["ERROR"]:
+            found.append(f"{key}: the server reported a failure but the span statuses are {statuses}")
+    return found
