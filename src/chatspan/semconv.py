@@ -134,3 +134,16 @@ OPENAI_BATCH_METADATA_PREFIX: Final = "openai.batch.metadata."
 
 OPERATION_BATCH_CREATE: Final = "batch create"
 """Name of the live span around `batches.create` (recorded with CHATSPAN_LINK_STORED=true)."""
+
+# A backfilled batch trace: what its spans add to the batch's own attributes above.
+OPENAI_BATCH_CUSTOM_ID: Final = "openai.batch.custom_id"
+"""str: the `custom_id` the batch's input line gave its request (on each child span of a batch)."""
+
+OPENAI_BATCH_REQUEST_ID: Final = "openai.batch.request.id"
+"""str: the `id` of the batch's output or error line (`batch_req_…`)."""
+
+OPENAI_BATCH_ERRORS: Final = "openai.batch.errors"
+"""str[]: a failed batch's validation errors, one `line N: code: message` each."""
+
+OPENAI_BATCH_PHASE_EVENT_PREFIX: Final = "openai.batch."
+"""Span events of a batch's root span, one per phase it entered: `openai.batch.in_progress`, …"""
