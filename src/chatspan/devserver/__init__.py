@@ -42,7 +42,7 @@ are a 404, as at OpenAI. ``background: true`` answers ``queued``; later retrieve
 ``/openai/responses?api-version=...`` (what ``openai.AzureOpenAI`` calls) and
 ``/openai/v1/responses`` work too. A responses call spends the rate limits as a chat call does.
 
-The Files and Batch APIs (`chatspan.devserver.files`, `chatspan.devserver.batches`): ``POST
+The Files and Batch APIs (`chatspan.devserver.files`, `chatspan.devserver.batch_endpoints`): ``POST
 /v1/files`` (multipart ``file`` and ``purpose``; ``purpose=batch`` takes ``.jsonl`` up to 200 MB),
 ``GET /v1/files`` (``purpose``, ``limit``, ``after``, ``order``), ``GET``/``DELETE .../{id}`` and
 ``GET .../{id}/content``, streamed chunked as its lines are produced. ``POST /v1/batches``
@@ -54,7 +54,8 @@ then ``failed`` (``errors.data`` names the bad lines: invalid JSON, a missing fi
 is not the batch's endpoint, a duplicate ``custom_id``, a second model) or ``in_progress``,
 ``finalizing``, ``completed``; ``cancelling`` then ``cancelled`` after a cancel; ``expired`` when
 its metadata says ``"chatspan.expire_after": "N"`` (N lines ran). Its lines run through the same
-engines as the live endpoints (`chatspan.devserver.batch_runner`): the output file holds OpenAI's
+engines as the live endpoints (`chatspan.devserver.batch_runner`; the input checks are
+`chatspan.devserver.batch_input`): the output file holds OpenAI's
 ``{"id": "batch_req_...", "custom_id", "response": {"status_code": 200, "request_id", "body"},
 "error": null}`` lines, the error file the lines a body check or an unknown model refused, and
 those the expiry stopped. Outputs are produced again on every read, the same bytes each time, and

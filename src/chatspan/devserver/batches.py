@@ -1,15 +1,15 @@
 """Batches: a thread-safe batch store and each batch's lifecycle on the server's clock.
 
-The endpoints are `chatspan.devserver.batch_endpoints`.
-A batch moves with the clock, each stage lasting its pace (`ServerState.batch_seconds` when it
-was created): `validating`, then `failed` (the input file did not validate: `errors.data` names
-the lines, see `chatspan.devserver.batch_runner`) or `in_progress` (the lines are carried out one
-after another over the stage; `request_counts` counts those done), then `finalizing`, then
-`completed`. A cancelled batch is `cancelling` for one stage, then `cancelled`, keeping the lines
-done before the cancel. The metadata key `chatspan.expire_after` (a whole number N) makes the
-completion window close after N lines ran: at the end of `in_progress` the batch is `expired`, the
-lines that ran are in its files and the others in the error file as `batch_expired`. Metadata is
-otherwise kept as given (at most 16 pairs), `chatspan.traceparent` included.
+The endpoints are `chatspan.devserver.batch_endpoints`. A batch moves with the clock, each stage
+lasting its pace (`ServerState.batch_seconds` when it was created): `validating`, then `failed`
+(the input file did not validate: `errors.data` names the lines, see
+`chatspan.devserver.batch_input`) or `in_progress` (the lines are carried out one after another
+over the stage; `request_counts` counts those done), then `finalizing`, then `completed`. A
+cancelled batch is `cancelling` for one stage, then `cancelled`, keeping the lines done before the
+cancel. The metadata key `chatspan.expire_after` (a whole number N) makes the completion window
+close after N lines ran: at the end of `in_progress` the batch is `expired`, the lines that ran
+are in its files and the others in the error file as `batch_expired`. Metadata is otherwise kept
+as given (at most 16 pairs), `chatspan.traceparent` included.
 
 Nothing runs in the background: what a batch shows is computed from the clock when asked. When a
 batch is first seen finished (by any Files or Batch request), its output and error files are
