@@ -14,10 +14,18 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from types import FrameType
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from chatspan import environment_variables as env
 from chatspan.version import __version__
+
+if TYPE_CHECKING:
+    # Only for annotations: importing them at once would load the SDKs for `chatspan --help`.
+    from opentelemetry.sdk.trace import ReadableSpan
+
+    from chatspan.backfill.export import VerifiedExport
+    from chatspan.backfill.otlp import Destination
+    from chatspan.backfill.progress import Progress, Tally
 
 EXIT_OK = 0
 EXIT_USAGE = 2
@@ -326,25 +334,28 @@ class _Run:
 
     kind: str
     sending: bool
-    export: Any
-    progress: Any
+    export: VerifiedExport | None
+    progress: Progress
 
     @classmethod
-    def begin(cls, args: argparse.Namespace, sink: Any) -> _Run:
+    def begin(cls, args: argparse.Namespace, sink: Destination) -> _Run:
         from chatspan.backfill.export import VerifiedExport
         from chatspan.backfill.progress import Progress
 
-        sending = not args.dry_run and sink.exporter is not None
-        export = VerifiedExport(sink.exporter, destination=sink.description) if sending else None
-        if not sending and sink.exporter is not None:
-            sink.exporter.shutdown()
+        export = None
+        if sink.exporter is not None:
+            if args.dry_run:
+                sink.exporter.shutdown()
+            else:
+                export = VerifiedExport(sink.exporter, destination=sink.description)
+        sending = export is not None
         verb = "would export" if args.dry_run else ("exported" if sending else "made, sent nowhere")
         progress = Progress(sys.stderr, interactive=sys.stderr.isatty(), verb=verb)
         return cls(sink.kind, sending, export, progress)
 
 
 def _report(
-    args: argparse.Namespace, run: _Run, tally: Any, outcome: _Outcome, path: Path, extra: dict[str, Any]
+    args: argparse.Namespace, run: _Run, tally: Tally, outcome: _Outcome, path: Path, extra: dict[str, Any]
 ) -> None:
     """The end of every backfill: the final line and summary, once; a failure raised as its exit."""
     run.progress.done(tally)
@@ -369,7 +380,7 @@ class _Interrupted(Exception):
     """The run was interrupted and has reported so; main() exits 130 without a second line."""
 
 
-def _sink(json_output: bool) -> Any:
+def _sink(json_output: bool) -> Destination:
     """The configured exporter, checked before the first API call: a bad endpoint is a typo."""
     from chatspan.backfill.otlp import ConfigurationError, destination
 
@@ -503,7 +514,7 @@ def _api_errors() -> Iterator[None]:
         raise UserError(str(error), EXIT_API) from None
 
 
-def _export_one(sink: Any, span: Any) -> dict[str, str] | None:
+def _export_one(sink: Destination, span: ReadableSpan) -> dict[str, str] | None:
     """Send one span through the backfill's verified export; where it went (None: sent nowhere)."""
     from chatspan.backfill.export import ExportFailed, VerifiedExport
 
