@@ -3,6 +3,7 @@ prefix digest, and what a damaged or foreign checkpoint says."""
 
 from __future__ import annotations
 
+import io
 import json
 import threading
 import time
@@ -12,7 +13,8 @@ from typing import Any
 import pytest
 
 from chatspan.backfill import checkpoint as checkpoints
-from chatspan.backfill.responses import StoredResponseSource, read_ids
+from chatspan.backfill.responses import IdLine, StoredResponseSource, read_ids
+from chatspan.backfill.show import REPORTED_SKIPS, SkipNotices
 from chatspan.backfill.source import ordered_map
 
 TEXT = b"# comment\n\nresp_a1\n  resp_b2 \r\nnot an id\nresp_c3\n# trailing\n\n"
@@ -165,3 +167,18 @@ def test_ordered_map_workers_never_hold_the_process_at_exit() -> None:
 
     ordered_map(record, [1, 2, 3], 2)
     assert seen == [True, True, True]
+
+
+def test_skip_notices_name_the_first_twenty_of_each_kind_and_count_them_all() -> None:
+    out = io.StringIO()
+    notices = SkipNotices(out)
+    assert notices.hint() is None
+    for index in range(25):
+        notices.on_missing(f"resp_{index}")
+        notices.on_invalid(IdLine(index + 1, None, "x" * 200))
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 2 * REPORTED_SKIPS == 40
+    assert lines[0] == "chatspan: skipped resp_0: no stored response"
+    assert lines[1] == f"chatspan: skipped line 1: not a response id: {'x' * 80!r}"
+    hint = notices.hint()
+    assert hint is not None and "skipped 25 ids" in hint and "25 lines" in hint
