@@ -56,9 +56,13 @@ class BatchCheckpoint:
             self.current = None
             self.confirmed = 0
 
-    def forget_before(self, since: int) -> None:
-        """Drop done batches created before `since`: a run of this window never lists them again."""
-        self.done = {batch_id: created for batch_id, created in self.done.items() if created >= since}
+    def forget_before(self, since: int) -> bool:
+        """Drop done batches created before `since` (a run of this window never lists them again);
+        whether any were dropped."""
+        kept = {batch_id: created for batch_id, created in self.done.items() if created >= since}
+        dropped = len(kept) < len(self.done)
+        self.done = kept
+        return dropped
 
     def to_json(self) -> dict[str, Any]:
         return {

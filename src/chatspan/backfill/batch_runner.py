@@ -122,8 +122,8 @@ def run_batches(
     the collector refused. `stop()` is asked after each send and each batch.
     """
     listed = source.listed(selection)
-    if selection.batch_id is None and save is not None:
-        checkpoint.forget_before(selection.window.since)
+    if selection.batch_id is None and save is not None and checkpoint.forget_before(selection.window.since):
+        save(checkpoint)
     for batch_id in listed.running:
         report.on_note(batch_id, "not finished yet; a later run picks it up")
     for batch in listed.batches:
