@@ -176,32 +176,25 @@ def _run_one(
     with contextlib.ExitStack() as stack:
         index = _input_index(batch, source, options.capture_content, stack, report)
         pending: list[ReadableSpan] = []
-        position = sent_to = 0
+        position = sent_to = trailing_bad = 0
         for position, item in enumerate(_items(batch, source, files), start=1):
             if position <= resume:
                 continue  # confirmed by an earlier run: not even mapped again
             tally.listed += 1
-            if isinstance(item, tuple):
-                role, line = item
-                if line.data is None:
-                    report.on_malformed(batch_id, role, line)
-                    tally.skipped += 1
-                else:
-                    request = index.request(str(line.data.get("custom_id"))) if index is not None else None
-                    pending.append(
-                        batch_line_span(
-                            line.data,
-                            batch,
-                            resource=options.resource,
-                            capture_content=options.capture_content,
-                            request=request,
-                        )
-                    )
-            else:
+            if item is _ROOT:
                 pending.append(batch_span(batch, resource=options.resource))
+            elif item[1].data is None:
+                report.on_malformed(batch_id, item[0], item[1])
+                tally.skipped += 1
+                trailing_bad += 1
+            else:
+                pending.append(_line_span(item[1].data, batch, options, index))
+                trailing_bad = 0
             if position - max(resume, sent_to) >= batch_size:
+                # Broken lines at the end of what was read may be a cut-off stream, not bad lines:
+                # they stay unconfirmed, so a run that reads the whole file maps them.
                 _send(export, pending, tally)
-                _confirm(checkpoint, save, batch_id, position, len(pending))
+                _confirm(checkpoint, save, batch_id, position - trailing_bad, len(pending))
                 tally.exported += len(pending)
                 pending = []
                 sent_to = position
@@ -210,10 +203,31 @@ def _run_one(
                     raise KeyboardInterrupt
         _send(export, pending, tally)
         tally.exported += len(pending)
-    if save is not None:
-        checkpoint.confirm(batch_id, position, len(pending))
+    if save is None:
+        return
+    checkpoint.confirm(batch_id, max(resume, position - trailing_bad), len(pending))
+    missing = _lines_expected(batch) - (position - 1)
+    if missing > 0:
+        # The files ended early (a stream cut off cleanly): not done, a later run reads on from here.
+        report.on_note(batch_id, f"its files ended {missing} lines short of its request counts; not done")
+    else:
         checkpoint.finish(batch_id, as_count(field(batch, "created_at")) or 0)
-        save(checkpoint)
+    save(checkpoint)
+
+
+def _line_span(
+    data: dict[str, Any], batch: Any, options: RunOptions, index: InputIndex | None
+) -> ReadableSpan:
+    request = index.request(str(data.get("custom_id"))) if index is not None else None
+    return batch_line_span(
+        data, batch, resource=options.resource, capture_content=options.capture_content, request=request
+    )
+
+
+def _lines_expected(batch: Any) -> int:
+    """Lines the output and error files hold together: the requests that completed or failed."""
+    counts = field(batch, "request_counts")
+    return sum(as_count(field(counts, name)) or 0 for name in ("completed", "failed"))
 
 
 _ROOT = object()
