@@ -1,4 +1,4 @@
-"""Helpers for the Files and Batch API tests: a clock the test moves, input lines, uploads."""
+"""Helpers for the Files and Batch API tests: input lines, uploads, servers on a hand-moved clock."""
 
 from __future__ import annotations
 
@@ -11,28 +11,16 @@ import openai
 
 from chatspan.devserver import DevServer
 from tests.devserver.conftest import CLIENT_TIMEOUT
+from tests.support.clock import ManualClock
 
-START = 1_800_000_000.0
+Clock = ManualClock
+"""The hand-moved clock the batch tests (and the backfill's batch tests) give the servers."""
 STAGE = 10.0
 """`batch_seconds` of the test servers: each batch stage lasts 10 s of the test clock."""
 Endpoint = Literal["/v1/chat/completions", "/v1/responses", "/v1/embeddings"]
 CHAT: Endpoint = "/v1/chat/completions"
 RESPONSES: Endpoint = "/v1/responses"
 EMBEDDINGS: Endpoint = "/v1/embeddings"
-
-
-class Clock:
-    """A clock the test advances; the server reads it for every batch and file."""
-
-    def __init__(self, now: float = START) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        """Move the clock forward."""
-        self.now += seconds
 
 
 def chat_line(custom_id: str, text: str, **body: Any) -> dict[str, Any]:
