@@ -226,9 +226,9 @@ def test_malformed_lines_are_yielded_with_their_problem(client: openai.OpenAI) -
     assert [(line.number, line.problem) for line in lines] == [
         (1, None),
         (2, "not valid JSON"),
-        (3, "not a JSON object"),
-        (4, "no custom_id"),
+        (4, "not a JSON object"),
         (5, "no custom_id"),
-        (6, None),
+        (6, "no custom_id"),
+        (7, None),
     ]
     assert [line.data["custom_id"] for line in lines if line.data is not None] == ["a", "b"]

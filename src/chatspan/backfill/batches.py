@@ -133,31 +133,12 @@ class BatchSource:
         """Stream a file's lines, each parsed on its own; a line that is not a JSON object with a
         `custom_id` is yielded with its problem (the run counts and reports it, and goes on).
 
+        Blank lines are passed over (`BatchLine.number` still counts them, as an editor does).
         Raises FileGone (404) before the first line, SourceError when the stream breaks midway.
         """
-        try:
-            manager = self._calls.fetch(
-                f"{role} file {file_id}",
-                lambda: self._client.files.with_streaming_response.content(file_id).__enter__(),
-            )
-        except NotFound:
-            raise FileGone(f"the {role} file {file_id} is gone (expired or deleted)") from None
-        number = 0
-        try:
-            for text in manager.iter_lines():
-                if not text.strip():
-                    continue
-                number += 1
+        for number, text in enumerate(self._stream(file_id, role), start=1):
+            if text.strip():
                 yield parse_line(number, text)
-        except Exception as error:
-            if not _broken_stream(error):
-                raise
-            raise SourceError(
-                f"the {role} file {file_id} broke off after line {number} ({type(error).__name__}); "
-                "nothing past the last confirmed lines is marked done: run again to resume"
-            ) from None
-        finally:
-            manager.close()
 
     @contextlib.contextmanager
     def input_index(self, file_id: str, budget: int = INPUT_INDEX_BUDGET) -> Iterator[InputIndex]:
@@ -168,28 +149,36 @@ class BatchSource:
         """
         with tempfile.TemporaryFile(prefix="chatspan-batch-input-") as spool:
             index = InputIndex(spool)
-            for offset, text in self._raw_lines(file_id, "input"):
-                if offset + len(text) > budget:
+            for text in self._stream(file_id, "input"):
+                if not index.add(text, budget):
                     index.truncated = True
                     break
-                index.add(text)
             yield index
 
-    def _raw_lines(self, file_id: str, role: str) -> Iterator[tuple[int, str]]:
+    def _stream(self, file_id: str, role: str) -> Iterator[str]:
+        """The file's lines as the SDK's streaming response reads them, one at a time."""
         try:
-            manager = self._calls.fetch(
+            streamed = self._calls.fetch(
                 f"{role} file {file_id}",
+                # Entered here and closed below: the generator owns the response for its lifetime.
                 lambda: self._client.files.with_streaming_response.content(file_id).__enter__(),
             )
         except NotFound:
             raise FileGone(f"the {role} file {file_id} is gone (expired or deleted)") from None
-        offset = 0
+        number = 0
         try:
-            for text in manager.iter_lines():
-                yield offset, text
-                offset += len(text.encode("utf-8", "surrogatepass")) + 1
+            for text in streamed.iter_lines():
+                number += 1
+                yield text
+        except Exception as error:
+            if not _broken_stream(error):
+                raise
+            raise SourceError(
+                f"the {role} file {file_id} broke off after line {number} ({type(error).__name__}); "
+                "nothing past the last confirmed lines is marked done: run again to resume"
+            ) from None
         finally:
-            manager.close()
+            streamed.close()
 
 
 def _broken_stream(error: Exception) -> bool:
@@ -223,22 +212,28 @@ class InputIndex:
     def __init__(self, spool: IO[bytes]) -> None:
         self._file = spool
         self._offsets: dict[str, tuple[int, int]] = {}
+        self._spooled = 0
         self.truncated = False
         """Whether the input file was larger than the budget, so later lines are not indexed."""
 
-    def add(self, text: str) -> None:
-        """Index one input line (a line without a `custom_id` is left out)."""
+    def add(self, text: str, budget: int) -> bool:
+        """Index one input line (one without a `custom_id` is left out); False, and nothing kept,
+        when the line would take the spooled bytes past `budget`."""
+        encoded = text.encode("utf-8", "surrogatepass")
+        if self._spooled + len(encoded) > budget:
+            return False
         try:
             data = json.loads(text)
         except ValueError:
-            return
+            return True
         custom_id = as_text(read(data, "custom_id")) if isinstance(data, dict) else None
         if custom_id is None:
-            return
-        encoded = text.encode("utf-8", "surrogatepass")
-        self._file.seek(0, 2)
-        self._offsets[custom_id] = (self._file.tell(), len(encoded))
+            return True
+        self._offsets[custom_id] = (self._spooled, len(encoded))
+        self._file.seek(self._spooled)
         self._file.write(encoded)
+        self._spooled += len(encoded)
+        return True
 
     def request(self, custom_id: str) -> dict[str, Any] | None:
         """The `body` of the input line with this `custom_id`, or None when there is none."""
