@@ -51,7 +51,8 @@ class ResponseEventAccumulator:
         kind = getattr(event, "type", None)
         if kind in _RESPONSE_EVENTS:
             response = getattr(event, "response", None)
-            if response is not None:
+            # Only a Response replaces the one kept: a server's garbage there must not erase it.
+            if response is not None and not isinstance(response, (str, bytes, int, float, list)):
                 self.response = response
         elif kind == "error":
             self.error_type = as_text(getattr(event, "code", None)) or "error"
