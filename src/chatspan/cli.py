@@ -106,6 +106,14 @@ def _parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="backfill the stored responses whose ids FILE lists, one a line (`-`: stdin)",
     )
+    backfill.add_argument(
+        "--batches",
+        action="store_true",
+        help="backfill the finished batches created in the window: one trace per batch, a span per request",
+    )
+    backfill.add_argument(
+        "--batch", metavar="BATCH_ID", help="with --batches: only this batch (the window is not applied)"
+    )
     backfill.add_argument("--model", help="only completions of this model")
     backfill.add_argument(
         "--metadata",
@@ -187,6 +195,12 @@ def _verbose_option(command: argparse.ArgumentParser) -> None:
 
 
 def _backfill(args: argparse.Namespace) -> int:
+    if args.batch is not None and not args.batches:
+        raise UserError("--batch names one batch of --batches: add --batches", EXIT_USAGE)
+    if args.batches:
+        if args.responses is not None or args.model:
+            raise UserError("--batches cannot be combined with --responses or --model", EXIT_USAGE)
+        return _backfill_batches(args)
     if args.responses is not None:
         return _backfill_responses(args)
     # Imported here so `chatspan --help` and bad flags answer at once, without loading the SDKs.
@@ -322,6 +336,59 @@ def _backfill_responses(args: argparse.Namespace) -> int:
     if hint:
         print(f"chatspan: hint: {hint}", file=sys.stderr)
     return EXIT_OK
+
+
+def _backfill_batches(args: argparse.Namespace) -> int:
+    """`backfill --batches`: each finished batch of the window as one trace, resumable by span."""
+    from chatspan.backfill import checkpoint as checkpoints
+    from chatspan.backfill.batch_checkpoint import batches_scope
+    from chatspan.backfill.batch_runner import backfill_batches
+    from chatspan.backfill.batches import BatchSelection
+    from chatspan.backfill.otlp import resource
+    from chatspan.backfill.progress import Tally
+    from chatspan.backfill.runner import RunOptions
+    from chatspan.backfill.window import WindowError, selection
+
+    now = datetime.now(timezone.utc)
+    try:
+        window = selection(since=args.since, until=args.until, model=None, metadata=args.metadata, now=now)
+    except WindowError as error:
+        raise UserError(str(error), EXIT_USAGE) from None
+    capture = _capture_content() if args.with_messages is None else args.with_messages
+    sink = _sink(args.json)
+    client = _client(args)
+    scope = batches_scope(str(client.base_url), client.project, window.metadata)
+    path: Path = args.checkpoint or checkpoints.default_path(scope, "batches")
+    run = _Run.begin(args, sink)
+    tally = Tally()
+    try:
+        outcome = _outcome(
+            lambda: backfill_batches(
+                client,
+                export=run.export,
+                checkpoint_path=path,
+                scope=scope,
+                selection=BatchSelection(window=window, batch_id=args.batch),
+                options=RunOptions(
+                    resource=resource(), capture_content=capture, show=_show_batch if args.dry_run else None
+                ),
+                progress=run.progress,
+                tally=tally,
+                restart=args.restart,
+                stop=args.stop,
+            ),
+            args.stop,
+            close=run.export.shutdown if run.export is not None else None,
+        )
+    except checkpoints.CheckpointError as error:
+        raise UserError(str(error), EXIT_CONFIG) from None
+    _report(args, run, tally, outcome, path, {"source": "batches"})
+    return EXIT_OK
+
+
+def _show_batch(batch: Any) -> None:
+    created = datetime.fromtimestamp(int(batch.created_at), tz=timezone.utc).isoformat()
+    print(f"{batch.id}\t{created.replace('+00:00', 'Z')}\t{batch.status}\t{batch.endpoint}", flush=True)
 
 
 _WINDOW_FLAGS = {"--since": "since", "--until": "until", "--model": "model", "--metadata": "metadata"}
