@@ -7,16 +7,13 @@ collector confirmed. Writes are atomic, as for the other checkpoints.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from chatspan.backfill.checkpoint import CheckpointError
+from chatspan.backfill.checkpoint import CheckpointError, save
 
 FORMAT_VERSION = 1
 KIND = "batches"
@@ -118,16 +115,4 @@ def load_batches(path: Path, scope: str) -> BatchCheckpoint:
 
 def save_batches(path: Path, checkpoint: BatchCheckpoint) -> None:
     """Write atomically (temp file, fsync, rename): a crash leaves the old state or the new one."""
-    # checkpoint.save() is typed for its own two classes; the same steps, for this one.
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            json.dump(checkpoint.to_json(), out)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
+    save(path, checkpoint)

@@ -15,7 +15,7 @@ import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 FORMAT_VERSION = 2
 """2 added `tail`; a format 1 file reads as format 2 with an empty tail (and is saved as 2)."""
@@ -235,7 +235,13 @@ def load(path: Path, scope: str) -> Checkpoint:
     return checkpoint
 
 
-def save(path: Path, checkpoint: Checkpoint | LineCheckpoint) -> None:
+class Savable(Protocol):
+    """A checkpoint of any backfill: what it writes is its JSON."""
+
+    def to_json(self) -> dict[str, Any]: ...
+
+
+def save(path: Path, checkpoint: Savable) -> None:
     """Write atomically: a reader (or a crash) sees the old state or the new one, never a mix."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
