@@ -18,11 +18,11 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from opentelemetry.sdk.resources import Resource
 
 from chatspan.backfill.batch_runner import BatchReport, backfill_batches
+from chatspan.backfill.batch_spans import batch_span_ids
 from chatspan.backfill.batches import BatchLine, BatchSelection
 from chatspan.backfill.export import VerifiedExport
 from chatspan.backfill.progress import Progress, Tally
 from chatspan.backfill.runner import RunOptions
-from chatspan.backfill.spans import batch_span_ids
 from chatspan.backfill.window import Selection
 from tests.devserver.batchkit import STAGE, Clock, Endpoint, create, upload
 from tests.support.otlp_receiver import OtlpReceiver

@@ -11,8 +11,9 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.trace import StatusCode
 
 from chatspan.backfill.batch_checkpoint import BatchCheckpoint, batches_scope, load_batches, save_batches
+from chatspan.backfill.batch_spans import batch_end_time, batch_line_span, batch_span, batch_span_ids
 from chatspan.backfill.checkpoint import CheckpointError
-from chatspan.backfill.spans import batch_end_time, batch_line_span, batch_span, batch_span_ids, span_ids
+from chatspan.backfill.spans import span_ids
 
 RESOURCE = Resource.create({"service.name": "unit"})
 CREATED = 1_800_000_000

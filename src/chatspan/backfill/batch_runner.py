@@ -21,12 +21,12 @@ import openai
 from opentelemetry.sdk.trace import ReadableSpan
 
 from chatspan.backfill.batch_checkpoint import BatchCheckpoint, load_batches, save_batches
+from chatspan.backfill.batch_spans import batch_line_span, batch_span
 from chatspan.backfill.batches import BatchLine, BatchSelection, BatchSource, FileGone, InputIndex
 from chatspan.backfill.checkpoint import locked
 from chatspan.backfill.export import ExportFailed, VerifiedExport
 from chatspan.backfill.progress import Progress, Tally
 from chatspan.backfill.runner import RunOptions
-from chatspan.backfill.spans import batch_line_span, batch_span
 from chatspan.mapping._values import as_count, as_text, field
 
 logger = logging.getLogger(__name__)
