@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from chatspan.backfill.checkpoint import CheckpointError, save
+from chatspan.backfill.checkpoint import CheckpointError, read_json, save
 
 FORMAT_VERSION = 1
 KIND = "batches"
@@ -81,14 +81,10 @@ def batches_scope(base_url: str, project: str | None, metadata: dict[str, str]) 
 
 def load_batches(path: Path, scope: str) -> BatchCheckpoint:
     """Read the batch checkpoint at `path`; a missing file is a fresh start."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+    data = read_json(path)
+    if data is None:
         return BatchCheckpoint(scope=scope)
-    except OSError as error:
-        raise CheckpointError(f"cannot read the checkpoint {path}: {error.strerror}") from None
     try:
-        data = json.loads(text)
         if data.get("version") != FORMAT_VERSION or data.get("kind") != KIND:
             raise ValueError("unknown version or kind")
         current = data.get("current")

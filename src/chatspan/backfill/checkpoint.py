@@ -134,7 +134,7 @@ class LineCheckpoint:
 
 def load_lines(path: Path, scope: str) -> LineCheckpoint:
     """Read the id-list checkpoint at `path`; a missing file is a fresh start."""
-    data = _read_json(path)
+    data = read_json(path)
     if data is None:
         return LineCheckpoint(scope=scope)
     try:
@@ -160,7 +160,7 @@ def load_lines(path: Path, scope: str) -> LineCheckpoint:
     return checkpoint
 
 
-def _read_json(path: Path) -> Any:
+def read_json(path: Path) -> Any:
     """The checkpoint's JSON, or None when there is none yet."""
     try:
         text = path.read_text(encoding="utf-8")
@@ -205,14 +205,10 @@ def responses_scope(base_url: str, project: str | None, input_identity: str) -> 
 
 def load(path: Path, scope: str) -> Checkpoint:
     """Read the checkpoint at `path`; a missing file is a fresh start."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+    data = read_json(path)
+    if data is None:
         return Checkpoint(scope=scope)
-    except OSError as error:
-        raise CheckpointError(f"cannot read the checkpoint {path}: {error.strerror}") from None
     try:
-        data = json.loads(text)
         if data.get("version") not in _READABLE_VERSIONS:
             raise ValueError("unknown version")
         current = data.get("current")
