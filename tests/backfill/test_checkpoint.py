@@ -176,3 +176,11 @@ def test_a_pass_finished_by_a_later_run_is_settled_only_up_to_the_run_that_began
     # What the first run listed in its last ten minutes was not settled then: listed again.
     assert state.covered == [[NOW - 1000, NOW - SETTLE_SECONDS]]
     assert state.tail == {"c5": NOW - 30}
+
+
+@pytest.mark.parametrize("text", ["[1, 2]", '"a string"', "42"])
+def test_a_checkpoint_that_is_no_json_object_is_damaged_not_a_traceback(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "checkpoint.json"
+    path.write_text(text)
+    with pytest.raises(CheckpointError, match="damaged"):
+        load(path, "scope")

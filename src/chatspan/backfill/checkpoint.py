@@ -219,7 +219,7 @@ def load(path: Path, scope: str) -> Checkpoint:
             # Format 1 kept no tail: its next run sends the last minutes once more, as it used to.
             tail={str(key): int(value) for key, value in (data.get("tail") or {}).items()},
         )
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, AttributeError):
         raise CheckpointError(
             f"the checkpoint {path} is damaged; run again with --restart to start over"
         ) from None
