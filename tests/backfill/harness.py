@@ -12,6 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import openai
+import pytest
+
 from chatspan.backfill.spans import span_ids
 from chatspan.devserver import DevServer
 
@@ -108,6 +111,13 @@ def chatspan(env: dict[str, str], *args: str, timeout: float = 120, stdin: str |
 
 HAS_RESPONSES = importlib.util.find_spec("openai.resources.responses") is not None
 """openai 1.63.2 predates `client.responses` (added in 1.66): `chatspan` says so there instead."""
+
+needs_responses = pytest.mark.skipif(
+    not HAS_RESPONSES,
+    reason=f"openai {openai.__version__} predates client.responses: "
+    "test_get_response.test_an_sdk_without_the_responses_api_is_one_line covers it",
+)
+"""For the tests of the stored-responses commands, which need an SDK that has the Responses API."""
 
 
 def create_responses(server: DevServer, count: int, **create: Any) -> list[Any]:

@@ -21,15 +21,11 @@ from tests.backfill.harness import (
     chatspan,
     create_responses,
     environment,
+    needs_responses,
     response_span_id,
 )
 from tests.support.otlp_receiver import OtlpReceiver, otlp_receiver
 
-needs_responses = pytest.mark.skipif(
-    not HAS_RESPONSES,
-    reason=f"openai {openai.__version__} predates client.responses: "
-    "test_an_sdk_without_the_responses_api_is_one_line covers it",
-)
 DEAD = "http://127.0.0.1:9/v1/traces"
 
 

@@ -13,27 +13,22 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import openai
 import pytest
 
 from chatspan.devserver import DevServer
 from tests.backfill.harness import (
     EXIT,
-    HAS_RESPONSES,
     Run,
     assert_one_summary,
     chatspan,
     create_responses,
     environment,
+    needs_responses,
     response_span_id,
 )
 from tests.support.otlp_receiver import OtlpReceiver, otlp_receiver
 
-pytestmark = pytest.mark.skipif(
-    not HAS_RESPONSES,
-    reason=f"openai {openai.__version__} predates client.responses: "
-    "test_get_response.test_an_sdk_without_the_responses_api_is_one_line covers it",
-)
+pytestmark = needs_responses
 COUNT = 60
 
 
