@@ -174,3 +174,41 @@ def test_counts_beyond_int64_are_skipped() -> None:
     assert parse_count(str(2**63 - 1)) == 2**63 - 1
     raw = [(b"x-ratelimit-remaining-tokens", huge.encode()), (b"x-ratelimit-limit-tokens", b" 42 ")]
     assert raw_header_attributes(raw) == {"openai.ratelimit.tokens.limit": 42}
+
+
+def test_the_last_of_repeated_headers_counts_even_when_unreadable() -> None:
+    from tests.support.transport import http
+
+    headers = http.Headers(
+        [
+            ("x-ratelimit-remaining-tokens", "100"),
+            ("X-RateLimit-Remaining-Tokens", "lots"),
+            ("x-request-id", "req_first"),
+            ("X-Request-ID", " req_last "),
+            ("openai-processing-ms", "5"),
+            ("openai-processing-ms", "7"),
+        ]
+    )
+    expected = {"openai.request.id": "req_last", "openai.processing.duration": 0.007}
+    assert header_attributes(headers) == expected
+    assert raw_header_attributes(headers.raw) == expected
+
+
+def test_header_values_beside_the_fast_path_read_as_before() -> None:
+    from tests.support.transport import http
+
+    headers = http.Headers(
+        {
+            "x-ratelimit-limit-requests": " 10000 ",
+            "openai-processing-ms": "312.5",
+            "x-ratelimit-reset-tokens": "1m30.5s",
+            "x-request-id": "req_caf\u00e9".encode("latin-1"),  # HTTP header values are Latin-1
+            "x-ratelimit-remaining-requests": "9" * 19,  # beyond int64
+        }
+    )
+    assert header_attributes(headers) == {
+        "openai.ratelimit.requests.limit": 10000,
+        "openai.processing.duration": 0.3125,
+        "openai.ratelimit.tokens.reset": 90.5,
+        "openai.request.id": "req_caf\u00e9",
+    }

@@ -39,22 +39,32 @@ def _request_id(value: str | bytes) -> str | None:
     return as_text(_text(value).strip()) or None
 
 
-# header name -> (attribute, parser). One table serves dict lookups (str values) and the raw scan
+# header name -> (attribute, kind, parser). One table serves dict lookups (str values) and the raw scan
 # (bytes values): every parser takes both.
-_HEADERS: dict[str, tuple[str, Callable[[str | bytes], AttributeValue | None]]] = {}
+_HEADERS: dict[str, tuple[str, str, Callable[[str | bytes], AttributeValue | None]]] = {}
+# How a header's usual value reads (the fast path of `_scan`).
+_COUNT, _MILLISECONDS, _RESET, _ID = "count", "milliseconds", "reset", "id"
 
 
 def header_attributes(headers: HeaderLookup | Mapping[str, str]) -> dict[str, AttributeValue]:
     """Map the headers OpenAI sends with every response to `openai.*` attributes.
 
-    `headers` is `httpx.Headers`/`httpx2.Headers` (read in one pass over their raw pairs, since
-    each `.get()` scans them all) or a mapping with lower-case keys.
+    `headers` is `httpx.Headers`/`httpx2.Headers` (read in one pass over the (raw name, lower-case
+    name, value) entries both keep, since each `.get()` scans them all) or a mapping with lower-case
+    keys. The last of repeated headers counts, as for `.get()`.
     """
+    entries = getattr(headers, "_list", None)
+    if isinstance(entries, list):
+        try:
+            return _scan(entries)
+        except (TypeError, ValueError):
+            # Not the (raw, lower, value) triples httpx keeps: read the public view instead.
+            pass
     raw = getattr(headers, "raw", None)
     if isinstance(raw, list):
         return raw_header_attributes(raw)
     attrs: dict[str, AttributeValue] = {}
-    for name, (attribute, parse) in _HEADERS.items():
+    for name, (attribute, _kind, parse) in _HEADERS.items():
         value = headers.get(name)
         if value is not None:
             _set_parsed(attrs, attribute, parse, value)
@@ -63,20 +73,36 @@ def header_attributes(headers: HeaderLookup | Mapping[str, str]) -> dict[str, At
 
 def raw_header_attributes(raw: Iterable[tuple[bytes, bytes]]) -> dict[str, AttributeValue]:
     """Map raw `(name, value)` byte pairs as an HTTP client keeps them (any case; the last one wins)."""
-    pairs = raw if isinstance(raw, list) else list(raw)
-    table = dict(pairs)
-    attrs = _lookup(table)
-    if len(attrs) < len(_RAW_LOOKUPS) and any(name != name.lower() for name in table):
-        # Servers usually send lower-case names (HTTP/2 requires it); anything else takes a second pass.
-        attrs = _lookup({name.lower(): value for name, value in pairs})
-    return attrs
+    return _scan([(name, name.lower(), value) for name, value in raw])
 
 
-def _lookup(table: Mapping[bytes, bytes]) -> dict[str, AttributeValue]:
+def _scan(entries: Iterable[tuple[bytes, bytes, bytes]]) -> dict[str, AttributeValue]:
+    """Map `(raw name, lower-case name, value)` entries: one dict lookup per header.
+
+    What OpenAI sends (plain digits, ASCII ids, a reset already seen) is read inline; anything else
+    goes through the careful parser of its header.
+    """
     attrs: dict[str, AttributeValue] = {}
-    for name, attribute, parse in _RAW_LOOKUPS:
-        value = table.get(name)
-        if value is not None:
+    for _, name, value in entries:
+        known = _RAW_HEADERS.get(name)
+        if known is None:
+            continue
+        attribute, kind, parse = known
+        # A repeated header is read again: the last one counts, even when it cannot be read.
+        attrs.pop(attribute, None)
+        if kind is _COUNT and value.isdigit() and len(value) < 19:
+            attrs[attribute] = int(value)  # 18 digits stay below 2**63
+        elif kind is _MILLISECONDS and value.isdigit() and len(value) < 19:
+            attrs[attribute] = int(value) / 1000.0
+        elif kind is _RESET and value in _go_durations:
+            seconds = _go_durations[value]
+            if seconds is not None:
+                attrs[attribute] = seconds
+        elif kind is _ID and isinstance(value, bytes) and value.isascii():
+            text = value.decode("ascii").strip()
+            if text:
+                attrs[attribute] = text
+        else:
             _set_parsed(attrs, attribute, parse, value)
     return attrs
 
@@ -177,17 +203,19 @@ def _cached_go_duration(value: str | bytes) -> float | None:
 
 _HEADERS.update(
     {
-        "x-request-id": (semconv.OPENAI_REQUEST_ID, _request_id),
-        "openai-processing-ms": (semconv.OPENAI_PROCESSING_DURATION, parse_milliseconds),
-        "x-envoy-upstream-service-time": (semconv.OPENAI_UPSTREAM_DURATION, parse_milliseconds),
-        "x-ratelimit-limit-requests": (semconv.OPENAI_RATELIMIT_REQUESTS_LIMIT, parse_count),
-        "x-ratelimit-remaining-requests": (semconv.OPENAI_RATELIMIT_REQUESTS_REMAINING, parse_count),
-        "x-ratelimit-limit-tokens": (semconv.OPENAI_RATELIMIT_TOKENS_LIMIT, parse_count),
-        "x-ratelimit-remaining-tokens": (semconv.OPENAI_RATELIMIT_TOKENS_REMAINING, parse_count),
-        "x-ratelimit-reset-requests": (semconv.OPENAI_RATELIMIT_REQUESTS_RESET, _cached_go_duration),
-        "x-ratelimit-reset-tokens": (semconv.OPENAI_RATELIMIT_TOKENS_RESET, _cached_go_duration),
+        "x-request-id": (semconv.OPENAI_REQUEST_ID, _ID, _request_id),
+        "openai-processing-ms": (semconv.OPENAI_PROCESSING_DURATION, _MILLISECONDS, parse_milliseconds),
+        "x-envoy-upstream-service-time": (
+            semconv.OPENAI_UPSTREAM_DURATION,
+            _MILLISECONDS,
+            parse_milliseconds,
+        ),
+        "x-ratelimit-limit-requests": (semconv.OPENAI_RATELIMIT_REQUESTS_LIMIT, _COUNT, parse_count),
+        "x-ratelimit-remaining-requests": (semconv.OPENAI_RATELIMIT_REQUESTS_REMAINING, _COUNT, parse_count),
+        "x-ratelimit-limit-tokens": (semconv.OPENAI_RATELIMIT_TOKENS_LIMIT, _COUNT, parse_count),
+        "x-ratelimit-remaining-tokens": (semconv.OPENAI_RATELIMIT_TOKENS_REMAINING, _COUNT, parse_count),
+        "x-ratelimit-reset-requests": (semconv.OPENAI_RATELIMIT_REQUESTS_RESET, _RESET, _cached_go_duration),
+        "x-ratelimit-reset-tokens": (semconv.OPENAI_RATELIMIT_TOKENS_RESET, _RESET, _cached_go_duration),
     }
 )
-_RAW_LOOKUPS = tuple(
-    (name.encode("ascii"), attribute, parse) for name, (attribute, parse) in _HEADERS.items()
-)
+_RAW_HEADERS = {name.encode("ascii"): entry for name, entry in _HEADERS.items()}
