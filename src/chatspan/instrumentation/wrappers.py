@@ -131,12 +131,13 @@ def process_response_hook(
     """
     call = _current_call.get()
     if call is not None and not call.ended:
-        headers = getattr(kwargs.get("response"), "headers", None)
-        if headers is not None:
-            guarded(
-                "reading response headers",
-                lambda: call.record_http_response(headers, kwargs.get("retries_taken")),
-                None,
+        try:
+            headers = getattr(kwargs.get("response"), "headers", None)
+            if headers is not None:
+                call.record_http_response(headers, kwargs.get("retries_taken"))
+        except Exception:
+            logger.debug(
+                "chatspan: reading response headers failed; the call goes on untouched", exc_info=True
             )
     return wrapped(*args, **kwargs)
 
@@ -213,7 +214,7 @@ def _start_call(
 ) -> tuple[ChatCall, dict[str, Any]] | None:
     """Open the span of one call; return it with the request to send (changed only when opted in)."""
 
-    def start_span() -> tuple[dict[str, AttributeValue], Span]:
+    try:
         attributes = kind.request_attributes(request)
         attributes[semconv.CHATSPAN_SOURCE] = SOURCE_LIVE
         attributes.update(_server(client))
@@ -222,12 +223,9 @@ def _start_call(
         span = telemetry.tracer.start_span(
             kind.span_name(request), kind=SpanKind.CLIENT, attributes=attributes
         )
-        return attributes, span
-
-    started = guarded("starting a span", start_span, None)
-    if started is None:
+    except Exception:
+        logger.debug("chatspan: starting a span failed; the call goes on untouched", exc_info=True)
         return None
-    attributes, span = started
     sent, injected_usage = request, False
     if telemetry.include_usage or telemetry.link_stored:
         sent, injected_usage = guarded(
@@ -243,8 +241,15 @@ _server_cache: dict[int, tuple[object, dict[str, AttributeValue]]] = {}
 
 
 def _server(client: Any) -> dict[str, AttributeValue]:
-    """`server.*` of the client's base URL, computed once per URL object (the client keeps one)."""
-    base_url = getattr(client, "base_url", None)
+    """`server.*` of the client's base URL, computed once per URL object (the client keeps one).
+
+    Read from `_base_url` where the client's `base_url` property only returns it (openai 3's
+    imports a module and calls a function on every read); through the property otherwise (the
+    module-level client, a subclass that overrides it).
+    """
+    base_url = getattr(client, "_base_url", None) if _plain_base_url(type(client)) else None
+    if base_url is None:
+        base_url = getattr(client, "base_url", None)
     cached = _server_cache.get(id(base_url))
     if cached is not None and cached[0] is base_url:
         return cached[1]
@@ -256,6 +261,24 @@ def _server(client: Any) -> dict[str, AttributeValue]:
     # The URL is kept in the entry so its id cannot be reused by another object while cached.
     _server_cache[id(base_url)] = (base_url, attributes)
     return attributes
+
+
+# The SDK's own `base_url` properties, which return `self._base_url` and nothing else.
+_PLAIN_BASE_URL_PROPERTIES = frozenset({"BaseClient.base_url", "OpenAI.base_url", "AsyncOpenAI.base_url"})
+_plain_base_url_classes: dict[type, bool] = {}
+
+
+def _plain_base_url(client_class: type) -> bool:
+    """Whether `client_class.base_url` is one of the SDK's properties that return `_base_url`."""
+    plain = _plain_base_url_classes.get(client_class)
+    if plain is None:
+        prop = getattr(client_class, "base_url", None)
+        getter = getattr(prop, "fget", None)
+        plain = getattr(getter, "__qualname__", None) in _PLAIN_BASE_URL_PROPERTIES
+        if len(_plain_base_url_classes) >= 64:
+            _plain_base_url_classes.clear()
+        _plain_base_url_classes[client_class] = plain
+    return plain
 
 
 def _request_changes(
