@@ -29,6 +29,17 @@ def field(obj: Any, name: str) -> Any:
     return value
 
 
+def fields(obj: Any, names: tuple[str, ...]) -> list[Any]:
+    """Read several fields of a mapping or an object at once, None for each one absent.
+
+    Unlike `field()`, sentinels are not filtered: for response objects, whose every value then
+    passes an `as_*` check (which rejects them anyway).
+    """
+    if isinstance(obj, dict):
+        return [obj.get(name) for name in names]
+    return [getattr(obj, name, None) for name in names]
+
+
 def given(value: Any) -> bool:
     """Say whether a create() argument was really passed (not None, not an SDK sentinel)."""
     return value is not None and type(value).__name__ not in SENTINEL_TYPES

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from functools import partial
 from typing import Any
 
 from opentelemetry.semconv._incubating.attributes import gen_ai_attributes as gen_ai
@@ -11,7 +10,9 @@ from opentelemetry.semconv._incubating.attributes import openai_attributes as op
 from opentelemetry.util.types import AttributeValue
 
 from chatspan import semconv
-from chatspan.mapping._values import as_count, as_text, as_texts, field
+from chatspan.mapping._values import as_count, as_text, as_texts, field, fields
+
+_COMPLETION_FIELDS = ("id", "model", "created", "choices", "usage", "service_tier", "system_fingerprint")
 
 
 def completion_attributes(completion: Any) -> dict[str, AttributeValue]:
@@ -20,18 +21,19 @@ def completion_attributes(completion: Any) -> dict[str, AttributeValue]:
     Missing or mistyped fields are left out, never raised on.
     """
     # Plain reads: response_attributes() type-checks every value, which also rejects SDK sentinels.
-    get = completion.get if isinstance(completion, dict) else partial(getattr, completion)
-    choices = get("choices", None)
+    response_id, model, created, choices, usage, service_tier, fingerprint = fields(
+        completion, _COMPLETION_FIELDS
+    )
     return response_attributes(
-        response_id=get("id", None),
-        model=get("model", None),
-        created=get("created", None),
+        response_id=response_id,
+        model=model,
+        created=created,
         finish_reasons=[field(choice, "finish_reason") for choice in choices]
         if isinstance(choices, (list, tuple))
         else (),
-        usage=get("usage", None),
-        service_tier=get("service_tier", None),
-        system_fingerprint=get("system_fingerprint", None),
+        usage=usage,
+        service_tier=service_tier,
+        system_fingerprint=fingerprint,
     )
 
 
@@ -66,22 +68,24 @@ def response_attributes(
     return attrs
 
 
+_USAGE_FIELDS = ("prompt_tokens", "completion_tokens", "prompt_tokens_details", "completion_tokens_details")
+
+
 def usage_attributes(usage: object) -> dict[str, AttributeValue]:
     """Map a `CompletionUsage` to the `gen_ai.usage.*` attributes."""
     attrs: dict[str, AttributeValue] = {}
     if usage is None:
         return attrs
-    for name, attribute in (
-        ("prompt_tokens", gen_ai.GEN_AI_USAGE_INPUT_TOKENS),
-        ("completion_tokens", gen_ai.GEN_AI_USAGE_OUTPUT_TOKENS),
+    prompt, completion, prompt_details, completion_details = fields(usage, _USAGE_FIELDS)
+    if (count := as_count(prompt)) is not None:
+        attrs[gen_ai.GEN_AI_USAGE_INPUT_TOKENS] = count
+    if (count := as_count(completion)) is not None:
+        attrs[gen_ai.GEN_AI_USAGE_OUTPUT_TOKENS] = count
+    if prompt_details is not None and (count := as_count(field(prompt_details, "cached_tokens"))) is not None:
+        attrs[gen_ai.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS] = count
+    if (
+        completion_details is not None
+        and (count := as_count(field(completion_details, "reasoning_tokens"))) is not None
     ):
-        count = as_count(field(usage, name))
-        if count is not None:
-            attrs[attribute] = count
-    cached = as_count(field(field(usage, "prompt_tokens_details"), "cached_tokens"))
-    if cached is not None:
-        attrs[gen_ai.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS] = cached
-    reasoning = as_count(field(field(usage, "completion_tokens_details"), "reasoning_tokens"))
-    if reasoning is not None:
-        attrs[gen_ai.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS] = reasoning
+        attrs[gen_ai.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS] = count
     return attrs
