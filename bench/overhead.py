@@ -46,6 +46,8 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, Spa
 
 MODES = ("none", "floor", "chatspan", "official")
 STREAM_CHUNKS = 50
+WORKLOADS = ("chat", "stream", "responses", "responses-stream")
+STREAMS = ("stream", "responses-stream")
 OFFICIAL_PACKAGE = "opentelemetry-instrumentation-genai-openai"
 OFFICIAL_MODULE = "opentelemetry.instrumentation.genai.openai"
 TARGET_VS_OFFICIAL = 1 / 3
@@ -60,7 +62,7 @@ _MESSAGES: list[ChatCompletionMessageParam] = [
 
 
 Rounds = list[dict[str, dict[str, float]]]
-"""One entry per round: mode -> workload ("chat" or "stream") -> seconds per call."""
+"""One entry per round: mode -> workload (one of WORKLOADS) -> seconds per call."""
 
 
 class BenchError(Exception):
@@ -177,17 +179,101 @@ def _stream_events() -> list[bytes]:
     return events
 
 
+_INSTRUCTIONS = "You are a terse assistant."
+_INPUT = "Name three uses of OpenTelemetry."
+# Fifty words: the devserver's event builder streams one `response.output_text.delta` per word.
+_RESPONSE_TEXT = " ".join(f"word{i}" for i in range(STREAM_CHUNKS))
+
+
+def _response_object() -> dict[str, Any]:
+    """A completed `Response` as the spec has it, echoing the request `_responses_call` makes."""
+    return {
+        "id": "resp_68bench00000000000000000000000000000001",
+        "object": "response",
+        "created_at": 1732636800,
+        "status": "completed",
+        "background": False,
+        "completed_at": 1732636801,
+        "error": None,
+        "incomplete_details": None,
+        "instructions": _INSTRUCTIONS,
+        "max_output_tokens": 256,
+        "max_tool_calls": None,
+        "model": _RESPONSE_MODEL,
+        "output": [
+            {
+                "id": "msg_68bench00000000000000000000000000000001",
+                "type": "message",
+                "status": "completed",
+                "role": "assistant",
+                "content": [
+                    {"type": "output_text", "text": _RESPONSE_TEXT, "annotations": [], "logprobs": []}
+                ],
+            }
+        ],
+        "parallel_tool_calls": True,
+        "previous_response_id": None,
+        "prompt_cache_key": None,
+        "reasoning": {"effort": None, "summary": None},
+        "safety_identifier": None,
+        "service_tier": "default",
+        "store": True,
+        "temperature": 0.2,
+        "text": {"format": {"type": "text"}, "verbosity": "medium"},
+        "tool_choice": "auto",
+        "tools": [],
+        "top_logprobs": 0,
+        "top_p": 1.0,
+        "truncation": "disabled",
+        "usage": {
+            "input_tokens": 24,
+            "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
+            "output_tokens": STREAM_CHUNKS,
+            "output_tokens_details": {"reasoning_tokens": 0},
+            "total_tokens": 24 + STREAM_CHUNKS,
+        },
+        "metadata": {},
+        "conversation": None,
+    }
+
+
+def _response_stream_events() -> list[bytes]:
+    """The documented event sequence for `_response_object()`, built by the devserver's own builder.
+
+    response.created, response.in_progress, output_item.added, content_part.added, 50
+    output_text.delta, output_text.done, content_part.done, output_item.done, response.completed.
+    """
+    from chatspan.devserver.response_events import response_events
+
+    events = response_events(_response_object())
+    deltas = sum(event["type"] == "response.output_text.delta" for event in events)
+    if deltas != STREAM_CHUNKS:
+        raise BenchError(f"the canned Responses stream has {deltas} deltas, not {STREAM_CHUNKS}")
+    return [f"event: {event['type']}\ndata: {json.dumps(event)}\n\n".encode() for event in events]
+
+
+RESPONSE_STREAM_EVENTS = STREAM_CHUNKS + 8
+"""Events in the Responses stream: the 50 deltas and the eight around them."""
+
+
 def _client() -> openai.OpenAI:
     http = _http_module()
     completion_headers = _headers("application/json", 312)
     completion_body = _completion_body()
     stream_headers = _headers("text/event-stream; charset=utf-8", 96)
     stream_events = _stream_events()
+    response_body = json.dumps(_response_object()).encode()
+    response_events = _response_stream_events()
 
     def handle(request: Any) -> Any:
         # A substring test, not json.loads: the transport's cost lands in every mode's baseline,
         # so it must stay small or it would hide the instrumentation's share.
-        if b'"stream":true' in request.content:
+        streaming = b'"stream":true' in request.content
+        if request.url.path.endswith("/responses"):
+            if streaming:
+                return http.Response(200, headers=stream_headers, content=iter(response_events))
+            return http.Response(200, headers=completion_headers, content=response_body)
+        if streaming:
             # One network read per event, as a real stream arrives.
             return http.Response(200, headers=stream_headers, content=iter(stream_events))
         return http.Response(200, headers=completion_headers, content=completion_body)
@@ -213,6 +299,29 @@ def _stream_call(client: openai.OpenAI) -> int:
     )
     received = 0
     for _chunk in stream:
+        received += 1
+    return received
+
+
+def _responses_call(client: openai.OpenAI) -> None:
+    response = client.responses.create(
+        model=_MODEL, input=_INPUT, instructions=_INSTRUCTIONS, temperature=0.2, max_output_tokens=256
+    )
+    if response.output_text != _RESPONSE_TEXT:
+        raise BenchError("the canned Response came back with other text")
+
+
+def _responses_stream_call(client: openai.OpenAI) -> int:
+    stream = client.responses.create(
+        model=_MODEL,
+        input=_INPUT,
+        instructions=_INSTRUCTIONS,
+        temperature=0.2,
+        max_output_tokens=256,
+        stream=True,
+    )
+    received = 0
+    for _event in stream:
         received += 1
     return received
 
@@ -255,6 +364,7 @@ def _install_floor(tracer_provider: TracerProvider, meter_provider: MeterProvide
     from chatspan.mapping.completion import completion_attributes
     from chatspan.mapping.headers import header_attributes
     from chatspan.mapping.request import request_attributes, server_attributes
+    from chatspan.mapping.responses import response_object_attributes, responses_request_attributes
 
     # Built by chatspan's own mapping and keys, so the floor follows what chatspan sets.
     http = _http_module()
@@ -297,6 +407,47 @@ def _install_floor(tracer_provider: TracerProvider, meter_provider: MeterProvide
 
     wrap_function_wrapper("openai.resources.chat.completions", "Completions.create", wrapper)
 
+    # The Responses floor: chatspan's Responses shapes (mapping/responses.py), the same records.
+    responses_kwargs = {
+        "model": _MODEL,
+        "input": _INPUT,
+        "instructions": _INSTRUCTIONS,
+        "temperature": 0.2,
+        "max_output_tokens": 256,
+    }
+    responses_start = {
+        **responses_request_attributes(responses_kwargs),
+        semconv.CHATSPAN_SOURCE: SOURCE_LIVE,
+        **server_attributes("api.openai.com", None, "https"),
+    }
+    responses_end = {
+        **header_attributes(headers),
+        semconv.OPENAI_RETRIES: 0,
+        **response_object_attributes(_response_object()),
+    }
+    responses_metric = {key: responses_start[key] for key in _METRIC_KEYS}
+    responses_metric["gen_ai.response.model"] = responses_end["gen_ai.response.model"]
+    responses_input = {**responses_metric, "gen_ai.token.type": "input"}
+    responses_output = {**responses_metric, "gen_ai.token.type": "output"}
+
+    def responses_wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+        started = time.perf_counter()
+        span = tracer.start_span(f"chat {_MODEL}", kind=SpanKind.CLIENT, attributes=responses_start)
+        token = context.attach(trace.set_span_in_context(span))
+        try:
+            result = wrapped(*args, **kwargs)
+        finally:
+            context.detach(token)
+        span.set_attributes(responses_end)
+        instruments.processing_duration.record(0.312, responses_metric)
+        instruments.operation_duration.record(time.perf_counter() - started, responses_metric)
+        token_usage.record(24, responses_input)
+        token_usage.record(STREAM_CHUNKS, responses_output)
+        span.end()
+        return result
+
+    wrap_function_wrapper("openai.resources.responses.responses", "Responses.create", responses_wrapper)
+
 
 def _patched() -> bool:
     """Whether anything has replaced `Completions.create` (both instrumentations wrap it with wrapt)."""
@@ -304,6 +455,13 @@ def _patched() -> bool:
 
     # type(), not isinstance(): a wrapt proxy passes isinstance checks for what it wraps.
     return type(vars(Completions)["create"]) is not FunctionType
+
+
+def _responses_patched() -> bool:
+    """Whether anything has replaced `Responses.create`."""
+    from openai.resources.responses.responses import Responses
+
+    return type(vars(Responses)["create"]) is not FunctionType
 
 
 # CPU time of the whole process (the span processor's thread included) is the default clock: the
@@ -348,17 +506,25 @@ def serve_child(mode: str, *, warmup: int, clock: Callable[[], float], cpu: int 
     instrumentation = _instrument(mode, tracer_provider, meter_provider)
     if _patched() != (mode != "none"):
         raise BenchError(f"mode {mode}: Completions.create is {'' if _patched() else 'not '}patched")
+    if _responses_patched() != (mode != "none"):
+        raise BenchError(f"mode {mode}: Responses.create is {'' if _responses_patched() else 'not '}patched")
 
     client = _client()
     workloads: dict[str, Callable[[], object]] = {
         "chat": partial(_chat_call, client),
         "stream": partial(_stream_call, client),
+        "responses": partial(_responses_call, client),
+        "responses-stream": partial(_responses_stream_call, client),
     }
     if _stream_call(client) != STREAM_CHUNKS:
         raise BenchError(f"mode {mode}: the stream did not deliver {STREAM_CHUNKS} chunks")
-    _per_call(workloads["chat"], warmup, clock)
-    _per_call(workloads["stream"], max(1, warmup // 5), clock)
-    made = 1 + warmup + max(1, warmup // 5)
+    if _responses_stream_call(client) != RESPONSE_STREAM_EVENTS:
+        raise BenchError(f"mode {mode}: the Responses stream did not deliver {RESPONSE_STREAM_EVENTS} events")
+    made = 2
+    for workload in WORKLOADS:
+        warm = max(1, warmup // 5) if workload in STREAMS else warmup
+        _per_call(workloads[workload], warm, clock)
+        made += warm
     gc.collect()
     _send({"mode": mode, "instrumentation": instrumentation})
 
@@ -444,7 +610,8 @@ def run_session(args: argparse.Namespace, modes: Sequence[str], env: dict[str, s
             shift = number % len(children)
             order = [*children[shift:], *children[:shift]]
             result: dict[str, dict[str, float]] = {child.mode: {} for child in children}
-            for workload, count in (("chat", args.calls), ("stream", args.streams)):
+            for workload in WORKLOADS:
+                count = args.streams if workload in STREAMS else args.calls
                 for child in order:
                     result[child.mode][workload] = child.ask(f"{workload} {count}")["per_call_s"]
             rounds.append(result)
@@ -506,7 +673,7 @@ def summarize(rounds: Rounds, modes: Sequence[str]) -> dict[str, Any]:
         "ratios": {},
         "ratio_intervals": {},
     }
-    for workload in ("chat", "stream"):
+    for workload in WORKLOADS:
         summary["per_call_us"][workload] = {
             mode: statistics.median(r[mode][workload] for r in rounds) * 1e6 for mode in modes
         }
@@ -538,7 +705,12 @@ def _table(header: list[str], rows: list[list[str]], markdown: bool) -> str:
     )
 
 
-_WORKLOADS = (("chat", "non-streaming call"), ("stream", f"{STREAM_CHUNKS}-chunk stream"))
+_WORKLOADS = (
+    ("chat", "non-streaming call"),
+    ("stream", f"{STREAM_CHUNKS}-chunk stream"),
+    ("responses", "Responses call"),
+    ("responses-stream", f"Responses stream ({STREAM_CHUNKS} deltas)"),
+)
 
 
 def _results_table(summary: dict[str, Any], modes: Sequence[str], markdown: bool) -> str:
@@ -551,7 +723,7 @@ def _results_table(summary: dict[str, Any], modes: Sequence[str], markdown: bool
                 continue
             added = summary["added_us"][workload][mode]
             low, high = summary["added_iqr_us"][workload][mode]
-            per_chunk = f"{added / STREAM_CHUNKS:.2f}" if workload == "stream" else "—"
+            per_chunk = f"{added / STREAM_CHUNKS:.2f}" if workload in STREAMS else "—"
             rows.append([label, mode, f"{time_us:.1f}", f"{added:.1f}", per_chunk, f"{low:.1f} … {high:.1f}"])
     header = ["workload", "mode", "per call (µs)", "added per call (µs)", "added per chunk (µs)"]
     return _table([*header, "added, middle half of rounds (µs)"], rows, markdown)
