@@ -374,6 +374,7 @@ def test_the_done_set_is_bounded_by_the_window(
 def test_the_batch_trace_links_to_the_live_batch_create_span(
     server: DevServer, clock: Clock, receiver: DetailReceiver, tmp_path: Path
 ) -> None:
+    from chatspan.mapping.traceparent import format_traceparent
     from tests.support.recording import instrumented
 
     with pytest.MonkeyPatch.context() as patch:
@@ -393,3 +394,5 @@ def test_the_batch_trace_links_to_the_live_batch_create_span(
     # A link, not a parent: the batch is its own trace, which outlives the call that made it.
     assert root.trace_id == trace_of(batch.id) != f"{live.context.trace_id:032x}"
     assert root.attributes["openai.batch.metadata.team"] == "app"
+    # The submitting span's traceparent, as the live instrumentation wrote it into the metadata.
+    assert root.attributes["openai.batch.metadata.chatspan.traceparent"] == format_traceparent(live.context)

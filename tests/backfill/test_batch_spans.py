@@ -161,7 +161,15 @@ def test_the_root_span_links_to_the_submitting_span() -> None:
     )
     assert span.parent is None
     assert span.context is not None and span.context.trace_id == batch_span_ids("batch_abc")[0]
-    assert list(batch_span(a_batch(metadata={"chatspan.traceparent": "junk"}), resource=RESOURCE).links) == []
+    # The key is a metadata pair like any other: it also goes on the root span as an attribute.
+    assert span.attributes is not None
+    assert span.attributes["openai.batch.metadata.chatspan.traceparent"] == TRACEPARENT
+    junk = batch_span(a_batch(metadata={"chatspan.traceparent": "junk"}), resource=RESOURCE)
+    assert list(junk.links) == []
+    assert (
+        junk.attributes is not None
+        and junk.attributes["openai.batch.metadata.chatspan.traceparent"] == "junk"
+    )
 
 
 @pytest.mark.parametrize(
