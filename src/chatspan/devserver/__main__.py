@@ -14,6 +14,7 @@ import threading
 from collections.abc import Sequence
 from types import FrameType
 
+from chatspan.devserver.batch_seeding import LARGE_LINES
 from chatspan.devserver.batches import DEFAULT_BATCH_SECONDS
 from chatspan.devserver.faults import FaultSyntaxError
 from chatspan.devserver.server import DEFAULT_RPM, DEFAULT_TPM, HOST, DevServer
@@ -54,6 +55,13 @@ def _parser() -> argparse.ArgumentParser:
         metavar="N",
         help="add N finished batches from the last --seed-days days, with their files (the first of "
         "50,000 lines; then completed, expired, cancelled, failed, ...); takes milliseconds",
+    )
+    parser.add_argument(
+        "--seed-large-lines",
+        type=int,
+        default=LARGE_LINES,
+        metavar="N",
+        help=f"lines of the first (large) seeded batch (default: {LARGE_LINES:,}; bench/backfill_batches.py)",
     )
     parser.add_argument("--seed-days", type=float, default=30, metavar="DAYS", help="default: 30")
     parser.add_argument(
@@ -97,8 +105,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.seed_stored < 0 or not args.seed_days > 0:
         print("error: --seed-stored must be at least 0 and --seed-days above 0", file=sys.stderr)
         return 2
-    if args.seed_batches < 0:
-        print("error: --seed-batches must be at least 0", file=sys.stderr)
+    if args.seed_batches < 0 or args.seed_large_lines < 1:
+        print("error: --seed-batches must be at least 0 and --seed-large-lines at least 1", file=sys.stderr)
         return 2
     if not args.background_seconds >= 0:
         print("error: --background-seconds must be at least 0", file=sys.stderr)
@@ -119,7 +127,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             ignore_limit=args.ignore_limit,
             background_seconds=args.background_seconds,
             batch_seconds=args.batch_seconds,
-            seed_batches=args.seed_batches,
+        )
+        # Seeded here rather than by DevServer(seed_batches=...), which has no large-batch size.
+        server.seed_batches(
+            args.seed_batches, days=args.seed_days, seed=args.seed, large_lines=args.seed_large_lines
         )
         server.start()
     except FaultSyntaxError as error:

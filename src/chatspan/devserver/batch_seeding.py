@@ -170,26 +170,26 @@ def _large_input_lines() -> list[bytes]:
     ]
 
 
-def _large_input() -> GeneratedContent:
+def _large_input(large_lines: int) -> GeneratedContent:
     """The large batch's input file: its size and line count known without reading it."""
     lines = _large_input_lines()
     # Every line starts with its custom_id (`_line` puts it first): only those six digits change.
     prefix = b'{"custom_id": "request-'
 
     def produce() -> Iterator[bytes]:
-        for number in range(LARGE_LINES):
+        for number in range(large_lines):
             line = lines[number % len(lines)]
             yield b"%s%06d%s" % (prefix, number, line[len(prefix) + 6 :])
 
-    size = sum(len(lines[number % len(lines)]) for number in range(LARGE_LINES))
-    return GeneratedContent(produce, size, LARGE_LINES)
+    size = sum(len(lines[number % len(lines)]) for number in range(large_lines))
+    return GeneratedContent(produce, size, large_lines)
 
 
-def _large_producer() -> Callable[[BatchRun], Iterator[OutputLine]]:
+def _large_producer(large_lines: int) -> Callable[[BatchRun], Iterator[OutputLine]]:
     first, again = _large_templates()
 
     def produce(run: BatchRun) -> Iterator[OutputLine]:
-        for number in range(min(run.ran, LARGE_LINES)):
+        for number in range(min(run.ran, large_lines)):
             index = number % len(_QUESTIONS)
             template = (first if number < len(_QUESTIONS) else again)[index]
             digits = stable_hex(f"{run.batch_id}:{number}", 93)
@@ -210,13 +210,22 @@ def _traceparent(rng: random.Random) -> str:
 
 
 def seed_batches(
-    batches: BatchStore, files: FileStore, n: int, *, days: float = 30, seed: int = 0, now: float
+    batches: BatchStore,
+    files: FileStore,
+    n: int,
+    *,
+    days: float = 30,
+    seed: int = 0,
+    now: float,
+    large_lines: int = LARGE_LINES,
 ) -> int:
     """Add `n` finished batches of the last `days` days before `now` (see the module docstring).
 
-    Returns `n`."""
+    The first holds `large_lines` lines (the benchmark seeds other sizes). Returns `n`."""
     if n < 0:
         raise ValueError(f"cannot seed a negative number of batches ({n})")
+    if large_lines < 1:
+        raise ValueError(f"the large batch needs at least 1 line, not {large_lines}")
     if not days > 0:
         raise ValueError(f"days must be > 0, got {days}")
     rng = random.Random(seed)
@@ -234,8 +243,8 @@ def seed_batches(
         input_id = "file-" + stable_hex(f"seeded:{seed}:{number}:input", 22)
         if kind == "large":
             endpoint = CHAT
-            content: StaticContent | GeneratedContent = _large_input()
-            plan = BatchPlan(LARGE_LINES, b"\x01" * LARGE_LINES, LARGE_MODEL)
+            content: StaticContent | GeneratedContent = _large_input(large_lines)
+            plan = BatchPlan(large_lines, b"\x01" * large_lines, LARGE_MODEL)
         else:
             endpoint, data = _small_input(kind, rng)
             content = StaticContent(data)
@@ -266,6 +275,6 @@ def seed_batches(
             cancelled_at=created + 1.5 * stage if kind == "cancelled" else None,
         )
         if kind == "large":
-            record = replace(record, produce=_large_producer())
+            record = replace(record, produce=_large_producer(large_lines))
         batches.put(record)
     return n

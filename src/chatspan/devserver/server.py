@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable, Mapping
 from types import TracebackType
 
-from chatspan.devserver.batch_seeding import seed_batches
+from chatspan.devserver.batch_seeding import LARGE_LINES, seed_batches
 from chatspan.devserver.batches import DEFAULT_BATCH_SECONDS
 from chatspan.devserver.httpserver import DevHTTPServer
 from chatspan.devserver.ratelimit import RateLimiter
@@ -174,7 +174,15 @@ class DevServer:
         """
         return self._state.store.put_entries(seeded_entries(n, days=days, seed=seed, now=now))
 
-    def seed_batches(self, n: int, *, days: float = 30, seed: int = 0, now: float | None = None) -> int:
+    def seed_batches(
+        self,
+        n: int,
+        *,
+        days: float = 30,
+        seed: int = 0,
+        now: float | None = None,
+        large_lines: int = LARGE_LINES,
+    ) -> int:
         """Add `n` finished batches of the last `days` days, with their input, output and error files.
 
         A mix of completed (with some failed lines), expired, cancelled and failed batches, one
@@ -186,7 +194,9 @@ class DevServer:
         """
         state = self._state
         moment = state.clock() if now is None else now
-        return seed_batches(state.batches, state.files, n, days=days, seed=seed, now=moment)
+        return seed_batches(
+            state.batches, state.files, n, days=days, seed=seed, now=moment, large_lines=large_lines
+        )
 
     @property
     def ignore_limit(self) -> bool:
