@@ -16,12 +16,11 @@ import openai
 import pytest
 
 from chatspan.devserver import DevServer
+from chatspan.devserver.batch_seeding import LARGE_LINES
 from tests.backfill.batch_kit import line_span_id, output_custom_ids, root_span_id
 from tests.backfill.harness import API_KEY, EXIT, backfill, command, environment
 from tests.support.otlp_receiver import OtlpReceiver, ReceivedSpan, otlp_receiver
 
-LARGE = 50_000
-"""The first seeded batch holds this many lines (chatspan.devserver.batch_seeding.LARGE_LINES)."""
 KILL_AFTER = 2_000
 """Spans the receiver must hold before the kill: well into the file, far from its end."""
 
@@ -67,7 +66,7 @@ def test_sigkill_mid_file_then_rerun_sends_exactly_the_batch(
         assert batch.status == "completed"
         custom_ids = output_custom_ids(client, batch.output_file_id)
         custom_ids += output_custom_ids(client, batch.error_file_id)
-    assert len(custom_ids) == LARGE == len(set(custom_ids))
+    assert len(custom_ids) == LARGE_LINES == len(set(custom_ids))
     expected = {root_span_id(batch.id)} | {line_span_id(batch.id, custom_id) for custom_id in custom_ids}
 
     checkpoint = tmp_path / "batches.json"
