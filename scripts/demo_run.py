@@ -3,12 +3,13 @@
     python -m scripts.demo_run --venv .venv [--phoenix-venv .venv-phoenix]
 
 1. the OpenAI API when OPENAI_API_KEY is set, else `chatspan.devserver` on 127.0.0.1 with 300
-   seeded stored completions;
+   seeded stored completions and 4 finished batches (a few lines each);
 2. the trace viewer: Arize Phoenix on 127.0.0.1 (port 6006 when free), unless
    OTEL_EXPORTER_OTLP_[TRACES_]ENDPOINT names one already, in which case the spans go there
    through an OTLP relay on 127.0.0.1 that keeps a copy for step 5;
 3. `opentelemetry-instrument python examples/app.py`, with CHATSPAN_LINK_STORED=true;
-4. `chatspan backfill` over the stored list;
+4. `chatspan backfill` over the stored list, then `chatspan backfill --batches` over the finished
+   batches (one trace per batch);
 5. one line per span that reached the viewer, and the URL to open.
 
 Everything it started stops when it ends, except Phoenix, which keeps serving the UI until
@@ -47,6 +48,10 @@ APP_SERVICE: Final = "chatspan-demo"
 BACKFILL_SERVICE: Final = "chatspan-backfill"
 DEFAULT_MODEL: Final = "gpt-4o-mini"
 SEEDED: Final = 300
+SEEDED_BATCHES: Final = 4
+"""Finished batches the devserver seeds: completed, expired (its output file gone), cancelled, ..."""
+BATCH_LINES: Final = 20
+"""Lines of the first (large) seeded batch: small, so the demo stays quick."""
 DEVSERVER_KEY: Final = "sk-chatspan-demo"
 PHOENIX_READY_TIMEOUT: Final = 180.0
 SPANS_TIMEOUT: Final = 60.0
@@ -70,6 +75,7 @@ class Target:
 
     env: dict[str, str]
     backfill_args: tuple[str, ...]
+    batch_args: tuple[str, ...]
     description: str
 
 
@@ -150,6 +156,24 @@ def run(venv: Path, phoenix_venv: Path, state: Path, environ: Mapping[str, str])
             show=lambda line: not line.startswith("{"),
         )
         exported = _exported(output)
+        batches = ["chatspan", "backfill", "--batches", *target.batch_args]
+        print(f"      then: {' '.join(batches)}", flush=True)
+        batch_output = _run_step(
+            [
+                str(venv / "bin" / "chatspan"),
+                "backfill",
+                "--batches",
+                *target.batch_args,
+                "--checkpoint",
+                str(state / "batch-checkpoint.json"),
+                "--restart",
+                "--json",
+            ],
+            backfill_env,
+            "chatspan backfill --batches",
+            show=lambda line: not line.startswith("{"),
+        )
+        exported += _exported(batch_output)
 
         expected = len(app_lines) + exported
         if phoenix is not None:
@@ -193,6 +217,8 @@ def _openai_target(
         return Target(
             env={},
             backfill_args=("--since", "1d", "--metadata", "example=chatspan-tour"),
+            # The tour submits no batch: only batches tagged as the tour's would be shown.
+            batch_args=("--since", "1d", "--metadata", "example=chatspan-tour"),
             # The app skips its two Responses calls on an openai older than 1.66 (no client.responses).
             description=(
                 f"{where} (OPENAI_API_KEY is set), model {model}, 9 small requests "
@@ -208,6 +234,10 @@ def _openai_target(
             "0",
             "--seed-stored",
             str(SEEDED),
+            "--seed-batches",
+            str(SEEDED_BATCHES),
+            "--seed-large-lines",
+            str(BATCH_LINES),
         ],
         env={key: value for key, value in environ.items() if not key.startswith(("OTEL_", "OPENAI_"))},
         cwd=REPO,
@@ -225,9 +255,10 @@ def _openai_target(
             "CHATSPAN_DEVSERVER": "1",
         },
         backfill_args=("--since", "31d"),
+        batch_args=("--since", "31d"),
         description=(
             f"no OPENAI_API_KEY: chatspan.devserver at {base_url}, "
-            f"{SEEDED} stored completions seeded over 30 days"
+            f"{SEEDED} stored completions and {SEEDED_BATCHES} finished batches seeded over 30 days"
         ),
     )
 
@@ -391,6 +422,8 @@ def _show_phoenix(phoenix: DemoPhoenix, view: View, state: Path) -> None:
         print(f"  (the time range covers every span above, {_day(time_range[0])} to {_day(time_range[1])})")
     if trace_link:
         print(f"  the stored call's trace, backfilled under live: {trace_link}")
+    if view.batch_trace:
+        print(f"  a batch's trace, one span per request of the batch: {phoenix.trace_url(view.batch_trace)}")
     print(
         f"Phoenix keeps running (pid {phoenix.process.pid}, data and log in {state / 'phoenix'}); "
         "`make demo-stop` ends it."

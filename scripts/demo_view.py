@@ -18,6 +18,8 @@ LIVE: Final = "live"
 BACKFILL: Final = "backfill"
 API_TYPE_ATTRIBUTE: Final = "openai.api.type"
 RESPONSES_API: Final = "responses"
+BATCH_PREFIX: Final = "batch "
+"""The root span of a backfilled batch is `batch {id}`; its children are the batch's lines."""
 
 _NAME_WIDTH: Final = 44
 _HEADER: Final = (
@@ -52,6 +54,8 @@ class View:
     table: list[str]
     full_table: list[str]
     linked_trace: str | None
+    batch_trace: str | None = None
+    """A backfilled batch's trace (its root and one span per line), when there is one."""
     earliest_ns: int | None = None
     """Start of the earliest span shown (backfilled spans sit at their `created`, up to a month back)."""
     latest_ns: int | None = None
@@ -83,8 +87,26 @@ def build_view(spans: Iterable[SentSpan], *, sample: int = 5) -> View:
         if span.source == BACKFILL and span.parent_id in live_ids:
             children.setdefault(span.parent_id or "", []).append(span)
     linked = [child for group in children.values() for child in group]
+    batch_roots = sorted(
+        (s for s in spans if s.source == BACKFILL and s.name.startswith(BATCH_PREFIX) and not s.parent_id),
+        key=lambda s: s.start_ns,
+        reverse=True,
+    )
+    batch_ids = {s.span_id for s in batch_roots}
+    lines_of: dict[str, list[SentSpan]] = {}
+    for span in spans:
+        if span.parent_id in batch_ids:
+            lines_of.setdefault(span.parent_id or "", []).append(span)
+    in_batches = len(batch_roots) + sum(len(group) for group in lines_of.values())
     unlinked = sorted(
-        (s for s in spans if s.source == BACKFILL and s.parent_id not in live_ids),
+        (
+            s
+            for s in spans
+            if s.source == BACKFILL
+            and s.parent_id not in live_ids
+            and s.span_id not in batch_ids
+            and s.parent_id not in batch_ids
+        ),
         key=lambda s: s.start_ns,
         reverse=True,
     )
@@ -105,7 +127,20 @@ def build_view(spans: Iterable[SentSpan], *, sample: int = 5) -> View:
         full_table.append(f"backfilled from the stored list, all {len(unlinked)}, newest first:")
         full_table.extend(_line(span) for span in unlinked)
 
-    backfilled = len(linked) + len(unlinked)
+    if batch_roots:
+        heading = f"backfilled batches (`chatspan backfill --batches`), {len(batch_roots)} traces:"
+        table.append(heading)
+        full_table.append(heading)
+        for root in batch_roots:
+            batch_lines = sorted(lines_of.get(root.span_id, ()), key=lambda s: s.start_ns)
+            table.append(_line(root))
+            full_table.append(_line(root))
+            table.extend(_line(span, indent="  └ ") for span in batch_lines[:2])
+            if len(batch_lines) > 2:
+                table.append(f"    └ ... and {len(batch_lines) - 2} more lines")
+            full_table.extend(_line(span, indent="  └ ") for span in batch_lines)
+
+    backfilled = len(linked) + len(unlinked) + in_batches
     responses = sum(1 for span in live if span.attributes.get(API_TYPE_ATTRIBUTE) == RESPONSES_API)
     kinds = (
         f" ({len(live) - responses} chat completions, {responses} Responses API calls)" if responses else ""
@@ -114,6 +149,11 @@ def build_view(spans: Iterable[SentSpan], *, sample: int = 5) -> View:
         f"{len(spans)} spans: {len(live)} live from examples/app.py{kinds}, {backfilled} backfilled "
         f"by `chatspan backfill`, {len(linked)} of them linked under the live span of its call."
     ]
+    if batch_roots:
+        summary.append(
+            f"{in_batches} of the backfilled spans are {len(batch_roots)} batch traces: a `batch {{id}}` "
+            "span over the batch's lifetime with one child per line of its output and error files."
+        )
     if backfilled:
         summary.append(
             "Backfilled spans are zero-length, at the completion's `created` second: the stored "
@@ -122,7 +162,8 @@ def build_view(spans: Iterable[SentSpan], *, sample: int = 5) -> View:
     linked_trace = linked[0].trace_id if linked else None
     earliest = min((s.start_ns for s in spans), default=None)
     latest = max((s.end_ns for s in spans), default=None)
-    return View(summary, table, full_table, linked_trace, earliest, latest)
+    batch_trace = next((root.trace_id for root in batch_roots if lines_of.get(root.span_id)), None)
+    return View(summary, table, full_table, linked_trace, batch_trace, earliest, latest)
 
 
 def _line(span: SentSpan, indent: str = "") -> str:

@@ -24,6 +24,9 @@ TOUR_SPANS = CHAT_CALLS + 2 if HAS_RESPONSES else CHAT_CALLS
 """The live spans examples/app.py makes on this venv's openai."""
 SEEDED_AND_STORED = 301
 """What the demo's backfill exports: the 300 seeded stored completions and the tour's stored call."""
+BATCH_SPANS = 84
+"""What the demo's `backfill --batches` exports from the devserver's 4 seeded batches (`--seed 0`,
+the first of 20 lines): a root span per batch and one child per line of its output and error files."""
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ import openai
 import pytest
 
 from tests.demo.harness import (
+    BATCH_SPANS,
     CHAT_CALLS,
     HAS_RESPONSES,
     SEEDED_AND_STORED,
@@ -93,14 +94,27 @@ def test_demo_prints_what_phoenix_received(demo: DemoRun) -> None:
         (span for span in spans if span["attributes"].get("chatspan.source") == "live"),
         key=lambda span: span["start_time"],
     )
-    backfilled = [span for span in spans if span["attributes"].get("chatspan.source") == "backfill"]
+    batch_traces = {span["context"]["trace_id"] for span in spans if span["name"].startswith("batch batch_")}
+    in_batches = [span for span in spans if span["context"]["trace_id"] in batch_traces]
+    backfilled = [
+        span
+        for span in spans
+        if span["attributes"].get("chatspan.source") == "backfill" and span not in in_batches
+    ]
     # The tour's 7 chat calls and, from openai 1.66 on, its 2 Responses calls; the 300 seeded
-    # stored completions and the tour's one stored call.
-    assert (len(live), len(backfilled)) == (TOUR_SPANS, SEEDED_AND_STORED), demo.output()
+    # stored completions and the tour's one stored call; the seeded batches' traces.
+    assert (len(live), len(backfilled), len(in_batches)) == (
+        TOUR_SPANS,
+        SEEDED_AND_STORED,
+        BATCH_SPANS,
+    ), demo.output()
     kinds = f" ({CHAT_CALLS} chat completions, 2 Responses API calls)" if HAS_RESPONSES else ""
-    summary = f"{TOUR_SPANS + SEEDED_AND_STORED} spans: {TOUR_SPANS} live from examples/app.py{kinds}, "
+    total = TOUR_SPANS + SEEDED_AND_STORED + BATCH_SPANS
+    summary = f"{total} spans: {TOUR_SPANS} live from examples/app.py{kinds}, "
     # The demo wraps its notes at 100 columns: compare the words.
-    assert f"{summary}{SEEDED_AND_STORED} backfilled" in " ".join(demo.stdout.split()), demo.output()
+    words = " ".join(demo.stdout.split())
+    assert f"{summary}{SEEDED_AND_STORED + BATCH_SPANS} backfilled" in words, demo.output()
+    assert f"{BATCH_SPANS} of the backfilled spans are {len(batch_traces)} batch traces" in words
     api_types = [span["attributes"]["openai.api.type"] for span in live]
     assert api_types == ["chat_completions"] * CHAT_CALLS + ["responses"] * (TOUR_SPANS - CHAT_CALLS)
     if not HAS_RESPONSES:
@@ -126,6 +140,28 @@ def test_demo_prints_what_phoenix_received(demo: DemoRun) -> None:
     ), demo.output()
     linked = [span for span in backfilled if span["parent_id"]]
     assert [span["context"]["trace_id"] for span in linked] == [trace_id]
+
+
+def test_each_batch_is_one_trace_in_phoenix_and_the_demo_links_one(demo: DemoRun) -> None:
+    """A root `batch {id}` span per seeded batch, every other span of its trace a child of it."""
+    assert demo.code == 0, demo.output()
+    base, _port, _ = _trace_link(demo)
+    spans = _phoenix_spans(base)
+    roots = [span for span in spans if span["name"].startswith("batch batch_")]
+    assert len(roots) >= 3, [span["name"] for span in roots]
+    for root in roots:
+        assert not root["parent_id"]
+        assert root["attributes"]["openai.batch.id"] == root["name"].removeprefix("batch ")
+        members = [s for s in spans if s["context"]["trace_id"] == root["context"]["trace_id"]]
+        assert all(s["parent_id"] == root["context"]["span_id"] for s in members if s is not root)
+    with_lines = {
+        root["context"]["trace_id"]
+        for root in roots
+        if any(s["parent_id"] == root["context"]["span_id"] for s in spans)
+    }
+    found = re.search(r"a batch's trace, one span per request of the batch: (\S+)", demo.stdout)
+    assert found, demo.output()
+    assert found.group(1).rsplit("/", 1)[-1] in with_lines
 
 
 def test_demo_leaves_only_phoenix_running_on_loopback(demo: DemoRun) -> None:

@@ -356,3 +356,37 @@ def test_project_and_trace_links_carry_the_range_and_the_project_id() -> None:
 def _sleeper_stub() -> Any:
     """The process handle DemoPhoenix keeps; these tests never start or stop it."""
     return None
+
+
+def test_view_shows_each_backfilled_batch_as_its_root_and_a_few_lines() -> None:
+    root = _span("batch batch_1", "r", source="backfill", start=50)
+    batch_lines = [
+        _span(
+            "chat m",
+            f"l{i}",
+            source="backfill",
+            start=60 + i,
+            parent="r",
+            attributes={"openai.request.id": f"req_l{i}"},
+        )
+        for i in range(4)
+    ]
+    empty_root = _span("batch batch_2", "e", source="backfill", start=40)
+    spans = [
+        _span("chat m", "a", source="live", start=100),
+        _span("chat old", "o", source="backfill", start=5),
+        root,
+        *batch_lines,
+        empty_root,
+    ]
+    view = build_view(spans)
+    assert view.table[2] == "backfilled from the stored list, newest 1 of 1:"
+    assert view.table[4] == "backfilled batches (`chatspan backfill --batches`), 2 traces:"
+    assert view.table[5].split()[:2] == ["batch", "batch_1"]
+    assert [line.split()[-1] for line in view.table[6:8]] == ["req_l0", "req_l1"]
+    assert view.table[8].strip() == "└ ... and 2 more lines"
+    assert view.table[9].split()[:2] == ["batch", "batch_2"]
+    assert len(view.full_table) == len(view.table) - 1 + 2  # every line, no "... and" line
+    assert view.batch_trace == root.trace_id
+    assert view.summary[0].startswith("8 spans: 1 live from examples/app.py, 7 backfilled")
+    assert view.summary[1].startswith("6 of the backfilled spans are 2 batch traces")

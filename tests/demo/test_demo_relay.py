@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.demo.harness import (
+    BATCH_SPANS,
     HAS_RESPONSES,
     SEEDED_AND_STORED,
     TOUR_SPANS,
@@ -37,8 +38,19 @@ def test_demo_sends_to_the_configured_endpoint_and_starts_no_viewer(tmp_path: Pa
         spans = receiver.spans()
 
     live = [span for span in spans if span.attributes.get("chatspan.source") == "live"]
-    backfilled = [span for span in spans if span.attributes.get("chatspan.source") == "backfill"]
-    assert (len(live), len(backfilled)) == (TOUR_SPANS, SEEDED_AND_STORED), demo.output()
+    batch_traces = {span.trace_id for span in spans if span.name.startswith("batch batch_")}
+    in_batches = [span for span in spans if span.trace_id in batch_traces]
+    backfilled = [
+        span
+        for span in spans
+        if span.attributes.get("chatspan.source") == "backfill" and span.trace_id not in batch_traces
+    ]
+    assert (len(live), len(backfilled), len(in_batches)) == (
+        TOUR_SPANS,
+        SEEDED_AND_STORED,
+        BATCH_SPANS,
+    ), demo.output()
+    assert {span.resource["service.name"] for span in in_batches} == {"chatspan-backfill"}
     responses = sorted(
         (span for span in live if span.attributes["openai.api.type"] == "responses"),
         key=lambda span: span.start_unix_nano,
@@ -55,9 +67,11 @@ def test_demo_sends_to_the_configured_endpoint_and_starts_no_viewer(tmp_path: Pa
     assert "Arize Phoenix" not in demo.stdout and not (state / "phoenix").exists()
     assert f"What {receiver.endpoint} accepted" in demo.stdout, demo.output()
     kinds = f" ({TOUR_SPANS - 2} chat completions, 2 Responses API calls)" if HAS_RESPONSES else ""
-    summary = f"{TOUR_SPANS + SEEDED_AND_STORED} spans: {TOUR_SPANS} live from examples/app.py{kinds}, "
+    total = TOUR_SPANS + SEEDED_AND_STORED + BATCH_SPANS
+    summary = f"{total} spans: {TOUR_SPANS} live from examples/app.py{kinds}, "
     # The demo wraps its notes at 100 columns: compare the words.
-    assert f"{summary}{SEEDED_AND_STORED} backfilled" in " ".join(demo.stdout.split()), demo.output()
+    words = " ".join(demo.stdout.split())
+    assert f"{summary}{SEEDED_AND_STORED + BATCH_SPANS} backfilled" in words, demo.output()
     printed = set(re.findall(r"req_[0-9a-f]{32}", demo.stdout))
     assert {span.attributes["openai.request.id"] for span in live} <= printed
     assert list(state.glob("*.pid")) == [] and processes_of(state) == {}
