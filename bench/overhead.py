@@ -50,6 +50,11 @@ WORKLOADS = ("chat", "stream", "responses", "responses-stream")
 STREAMS = ("stream", "responses-stream")
 OFFICIAL_PACKAGE = "opentelemetry-instrumentation-genai-openai"
 OFFICIAL_MODULE = "opentelemetry.instrumentation.genai.openai"
+V2_PACKAGE = "opentelemetry-instrumentation-openai-v2"
+V2_MODULE = "opentelemetry.instrumentation.openai_v2"
+CHILD_MODES = (*MODES, "openai-v2")
+"""`openai-v2` runs only as a child, in its own venv (scripts/bench-v2-venv.sh): it and the official
+package register the same entry-point name, so they never share one."""
 TARGET_VS_OFFICIAL = 1 / 3
 TARGET_VS_SDK = 0.10
 
@@ -339,6 +344,10 @@ def _instrument(mode: str, tracer_provider: TracerProvider, meter_provider: Mete
 
         ChatspanInstrumentor().instrument(tracer_provider=tracer_provider, meter_provider=meter_provider)
         return f"chatspan {metadata.version('chatspan')} (ChatspanInstrumentor)"
+    if mode == "openai-v2":
+        v2 = importlib.import_module(V2_MODULE)
+        v2.OpenAIInstrumentor().instrument(tracer_provider=tracer_provider, meter_provider=meter_provider)
+        return f"{V2_PACKAGE} {metadata.version(V2_PACKAGE)} ({V2_MODULE}.OpenAIInstrumentor)"
     # By name: the official package is only in the bench venv, not where mypy runs.
     module = importlib.import_module(OFFICIAL_MODULE)
     module.OpenAIInstrumentor().instrument(tracer_provider=tracer_provider, meter_provider=meter_provider)
@@ -506,7 +515,9 @@ def serve_child(mode: str, *, warmup: int, clock: Callable[[], float], cpu: int 
     instrumentation = _instrument(mode, tracer_provider, meter_provider)
     if _patched() != (mode != "none"):
         raise BenchError(f"mode {mode}: Completions.create is {'' if _patched() else 'not '}patched")
-    if _responses_patched() != (mode != "none"):
+    # openai-v2 2.4b0 does not instrument the Responses API: its Responses calls make no span.
+    traces_responses = mode not in ("none", "openai-v2")
+    if _responses_patched() != traces_responses:
         raise BenchError(f"mode {mode}: Responses.create is {'' if _responses_patched() else 'not '}patched")
 
     client = _client()
@@ -520,11 +531,12 @@ def serve_child(mode: str, *, warmup: int, clock: Callable[[], float], cpu: int 
         raise BenchError(f"mode {mode}: the stream did not deliver {STREAM_CHUNKS} chunks")
     if _responses_stream_call(client) != RESPONSE_STREAM_EVENTS:
         raise BenchError(f"mode {mode}: the Responses stream did not deliver {RESPONSE_STREAM_EVENTS} events")
-    made = 2
+    traced = {"chat", "stream", *(("responses", "responses-stream") if traces_responses else ())}
+    made = 1 + traces_responses
     for workload in WORKLOADS:
         warm = max(1, warmup // 5) if workload in STREAMS else warmup
         _per_call(workloads[workload], warm, clock)
-        made += warm
+        made += warm if workload in traced else 0
     gc.collect()
     _send({"mode": mode, "instrumentation": instrumentation})
 
@@ -533,7 +545,7 @@ def serve_child(mode: str, *, warmup: int, clock: Callable[[], float], cpu: int 
         if command == "done":
             break
         _send({"per_call_s": _per_call(workloads[command], int(count), clock)})
-        made += int(count)
+        made += int(count) if command in traced else 0
 
     tracer_provider.force_flush()
     if exporter.count != (0 if mode == "none" else made):
@@ -821,7 +833,7 @@ def _positive(text: str) -> int:
 
 def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--mode", choices=MODES, help="be one mode's child (the parent spawns these)")
+    parser.add_argument("--mode", choices=CHILD_MODES, help="be one mode's child (the parent spawns these)")
     parser.add_argument("--modes", default=",".join(MODES), help="comma-separated modes to compare")
     parser.add_argument(
         "--sessions", type=_positive, default=3, help="fresh children per mode, one after another"
