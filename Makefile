@@ -47,7 +47,9 @@ phoenix-venv:
 
 bench:
 	scripts/bench-venv.sh .venv-bench
+	scripts/bench-v2-venv.sh .venv-bench-v2
 	.venv-bench/bin/python bench/overhead.py
+	.venv-bench/bin/python bench/instructions.py
 
 clean:
 	rm -rf $(VENV) .venv-openai-* .venv-bench $(PHOENIX_VENV) test-output .demo

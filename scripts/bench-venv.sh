@@ -27,6 +27,12 @@ if [[ -z "${OPENAI_SPEC:-}" ]]; then
     OPENAI_SPEC="openai${dev_openai:+==$dev_openai}"
 fi
 
+# bench/instructions.py counts instructions with callgrind (Debian's valgrind).
+if ! command -v valgrind >/dev/null 2>&1; then
+    echo "bench-venv: installing valgrind (Debian) for bench/instructions.py"
+    apt-get update -qq && apt-get install -y -qq valgrind >/dev/null
+fi
+
 if [[ ! -x "$venv/bin/python" ]]; then
     echo "bench-venv: creating $venv with $("$python" --version 2>&1)"
     "$python" -m venv "$venv"
