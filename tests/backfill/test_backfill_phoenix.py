@@ -16,6 +16,9 @@ from tests.backfill.harness import API_KEY, EXIT, backfill, environment
 from tests.support.phoenix import Phoenix
 
 STORED = 3000
+INGEST_TIMEOUT = 300.0
+"""Phoenix acknowledges the exports at once and writes the spans afterwards, at a pace that on a
+loaded 2-core machine fell to ~17 a second (2,030 of 3,000 after 120 s): a bound, not a pace."""
 
 
 @pytest.mark.slow
@@ -32,7 +35,7 @@ def test_thousands_arrive_exactly_once(phoenix: Phoenix, tmp_path: Path) -> None
         assert run.code == EXIT["ok"], run.stderr
         assert run.summary()["exported"] == STORED
         stored = dict(server.stored)
-    spans = phoenix.wait_for_spans(project, STORED, 120)
+    spans = phoenix.wait_for_spans(project, STORED, INGEST_TIMEOUT)
     assert len(spans) == STORED
     ids = [span["attributes"]["gen_ai.response.id"] for span in spans]
     assert len(set(ids)) == STORED and set(ids) == set(stored)
