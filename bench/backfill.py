@@ -296,6 +296,29 @@ def _commands(checkpoint: Path, profile: Path | None = None) -> dict[str, list[s
     }
 
 
+def timed_summary(
+    where: str, command: list[str], env: dict[str, str], devserver: _Server, receiver: _Server
+) -> tuple[float, float, float, float, dict[str, Any], dict[str, Any]]:
+    """Run `command` timed: (wall, CPU, peak RSS, devserver CPU, receiver count, its JSON summary).
+
+    BenchError when it exits non-zero or its last line is no JSON summary.
+    """
+    devserver_cpu = _cpu_seconds(devserver.pid)
+    wall, cpu, rss, code, out, err = _timed(command, env)
+    devserver_cpu = _cpu_seconds(devserver.pid) - devserver_cpu
+    # Asked after every run, so a backfill never gets credit for spans another run sent.
+    received = receiver.ask("count")
+    last = out.decode(errors="replace").strip().splitlines()[-1:] or [""]
+    if code != 0:
+        detail = err.decode(errors="replace").strip().splitlines()[-1:] or ["no output"]
+        raise BenchError(f"{where} exited with {code}: {detail[0]}")
+    try:
+        output: dict[str, Any] = json.loads(last[0])
+    except json.JSONDecodeError:
+        raise BenchError(f"{where} printed no JSON summary: {last[0]!r}") from None
+    return wall, cpu, rss, devserver_cpu, received, output
+
+
 def _run(
     mode: str,
     number: int,
@@ -306,20 +329,8 @@ def _run(
     receiver: _Server,
 ) -> Run:
     """Time one command and check that it did all its work; BenchError when it did not."""
-    devserver_cpu = _cpu_seconds(devserver.pid)
-    wall, cpu, rss, code, out, err = _timed(command, env)
-    devserver_cpu = _cpu_seconds(devserver.pid) - devserver_cpu
-    # Asked after every run, so a backfill never gets credit for spans another run sent.
-    received = receiver.ask("count")
-    last = out.decode(errors="replace").strip().splitlines()[-1:] or [""]
     where = f"{mode} at {size:,} (round {number})"
-    if code != 0:
-        detail = err.decode(errors="replace").strip().splitlines()[-1:] or ["no output"]
-        raise BenchError(f"{where} exited with {code}: {detail[0]}")
-    try:
-        output: dict[str, Any] = json.loads(last[0])
-    except json.JSONDecodeError:
-        raise BenchError(f"{where} printed no JSON summary: {last[0]!r}") from None
+    wall, cpu, rss, devserver_cpu, received, output = timed_summary(where, command, env, devserver, receiver)
     if mode == "bare":
         if output["completions"] != size or received["spans"] != 0:
             raise BenchError(

@@ -41,14 +41,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from backfill import (
     BenchError,
     _child_env,
-    _cpu_seconds,
     _load,
     _positive,
     _Server,
     _table,
-    _timed,
     _verdict,
     _versions,
+    timed_summary,
 )
 
 MODES = ("bare-batch", "backfill-batch", "backfill-batch+messages")
@@ -120,19 +119,8 @@ def _run(
     receiver: _Server,
 ) -> Run:
     """Time one command and check that it did all its work; BenchError when it did not."""
-    devserver_cpu = _cpu_seconds(devserver.pid)
-    wall, cpu, rss, code, out, err = _timed(command, env)
-    devserver_cpu = _cpu_seconds(devserver.pid) - devserver_cpu
-    received = receiver.ask("count")
-    last = out.decode(errors="replace").strip().splitlines()[-1:] or [""]
     where = f"{mode} (round {number})"
-    if code != 0:
-        detail = err.decode(errors="replace").strip().splitlines()[-1:] or ["no output"]
-        raise BenchError(f"{where} exited with {code}: {detail[0]}")
-    try:
-        output: dict[str, Any] = json.loads(last[0])
-    except json.JSONDecodeError:
-        raise BenchError(f"{where} printed no JSON summary: {last[0]!r}") from None
+    wall, cpu, rss, devserver_cpu, received, output = timed_summary(where, command, env, devserver, receiver)
     if mode == "bare-batch":
         if output["lines"] != lines or received["spans"] != 0:
             raise BenchError(f"{where} parsed {output['lines']} lines and sent {received['spans']} spans")
