@@ -22,6 +22,7 @@ from tests.backfill.harness import (
     environment,
     stored_span_ids,
 )
+from tests.support.fault_waits import FaultWaits
 from tests.support.otlp_receiver import OtlpReceiver, otlp_receiver
 
 STORED = 600
@@ -176,28 +177,33 @@ def wait_for(condition: object, timeout: float) -> None:
         time.sleep(0.05)
 
 
-def test_second_interrupt_abandons_a_page_that_hangs(
-    server: DevServer, receiver: OtlpReceiver, tmp_path: Path
-) -> None:
-    env = environment(server, receiver.endpoint, tmp_path)
-    server.set_faults(["list:hang=60;nth=3"])
-    process = subprocess.Popen(
-        command("--page-size", "50", "--timeout", "120"),
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    wait_for(lambda: len(receiver.spans()) >= 100, timeout=30)
-    time.sleep(0.5)  # the third page is now hanging
-    process.send_signal(signal.SIGINT)
-    time.sleep(0.5)
-    assert process.poll() is None, "the first Ctrl-C waits for the batch in flight"
-    process.send_signal(signal.SIGINT)
-    stdout, stderr = process.communicate(timeout=15)
-    assert process.returncode == EXIT["interrupted"]
-    assert "again to abort" in stderr and "Traceback" not in stderr
-    assert assert_one_summary(Run(process.returncode, stdout, stderr))["error"] == "interrupted"
-    server.set_faults([])
-    assert backfill(env, "--page-size", "50").code == EXIT["ok"]
-    assert_exactly_the_stored_set(receiver, server)
+def test_second_interrupt_abandons_a_page_that_hangs(receiver: OtlpReceiver, tmp_path: Path) -> None:
+    waits = FaultWaits()
+    with DevServer(seed_stored=STORED, seed=7, fault_wait=waits) as server:
+        env = environment(server, receiver.endpoint, tmp_path)
+        # The first page hangs: the run waits on it from the start (a later one would be read ahead,
+        # in the prefetch thread, while the run may still be exporting and free to stop).
+        server.set_faults(["list:hang=60;nth=1"])
+        stderr_path = tmp_path / "stderr.txt"
+        with stderr_path.open("w") as stderr_file:
+            process = subprocess.Popen(
+                command("--page-size", "50", "--timeout", "120"),
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=stderr_file,
+                text=True,
+            )
+            assert waits.started.wait(30), "the first page never started hanging"
+            process.send_signal(signal.SIGINT)
+            wait_for(lambda: "again to abort" in stderr_path.read_text(), timeout=30)
+            assert process.poll() is None, "the first Ctrl-C waits for the batch in flight"
+            process.send_signal(signal.SIGINT)
+            stdout, _ = process.communicate(timeout=15)
+        stderr = stderr_path.read_text()
+        assert process.returncode == EXIT["interrupted"]
+        assert "Traceback" not in stderr
+        assert assert_one_summary(Run(process.returncode, stdout, stderr))["error"] == "interrupted"
+        assert waits.delays == [60.0]
+        server.set_faults([])
+        assert backfill(env, "--page-size", "50").code == EXIT["ok"]
+        assert_exactly_the_stored_set(receiver, server)

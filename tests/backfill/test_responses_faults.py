@@ -26,6 +26,7 @@ from tests.backfill.harness import (
     needs_responses,
     response_span_id,
 )
+from tests.support.fault_waits import FaultWaits
 from tests.support.otlp_receiver import OtlpReceiver, otlp_receiver
 
 pytestmark = needs_responses
@@ -216,29 +217,36 @@ def test_an_interrupt_finishes_the_batch_saves_and_exits_130(
     assert_exactly_the_listed_set(receiver, ids)
 
 
-def test_a_second_interrupt_abandons_a_retrieve_that_hangs(
-    server: DevServer, receiver: OtlpReceiver, ids: Path, tmp_path: Path
-) -> None:
-    env = environment(server, receiver.endpoint, tmp_path)
-    server.set_faults(["responses.retrieve:hang=60;nth=11"])
-    process = subprocess.Popen(
-        command(ids, "--page-size", "5", "--concurrency", "1", "--timeout", "120"),
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    wait_for(lambda: len(receiver.spans()) >= 10, timeout=60)
-    time.sleep(0.5)  # the eleventh retrieve is now hanging
-    process.send_signal(signal.SIGINT)
-    time.sleep(0.5)
-    assert process.poll() is None, "the first Ctrl-C waits for the batch in flight"
-    process.send_signal(signal.SIGINT)
-    stdout, stderr = process.communicate(timeout=30)
-    assert process.returncode == EXIT["interrupted"], stderr
-    assert "again to abort" in stderr and "Traceback" not in stderr
-    assert assert_one_summary(Run(process.returncode, stdout, stderr))["error"] == "interrupted"
-    server.set_faults([])
-    assert run_file(env, ids).code == EXIT["ok"]
-    assert_exactly_the_listed_set(receiver, ids)
+def test_a_second_interrupt_abandons_a_retrieve_that_hangs(receiver: OtlpReceiver, tmp_path: Path) -> None:
+    waits = FaultWaits()
+    with DevServer(fault_wait=waits) as server:
+        ids = tmp_path / "ids.txt"
+        ids.write_text("".join(f"{response.id}\n" for response in create_responses(server, COUNT)))
+        env = environment(server, receiver.endpoint, tmp_path)
+        # The first retrieve hangs: the run waits on it from the start (a later page would be read
+        # ahead while the run may still be exporting and free to stop).
+        server.set_faults(["responses.retrieve:hang=60;nth=1"])
+        stderr_path = tmp_path / "stderr.txt"
+        with stderr_path.open("w") as stderr_file:
+            process = subprocess.Popen(
+                command(ids, "--page-size", "5", "--concurrency", "1", "--timeout", "120"),
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=stderr_file,
+                text=True,
+            )
+            assert waits.started.wait(60), "the first retrieve never started hanging"
+            process.send_signal(signal.SIGINT)
+            wait_for(lambda: "again to abort" in stderr_path.read_text(), timeout=30)
+            assert process.poll() is None, "the first Ctrl-C waits for the batch in flight"
+            process.send_signal(signal.SIGINT)
+            stdout, _ = process.communicate(timeout=30)
+        stderr = stderr_path.read_text()
+        assert process.returncode == EXIT["interrupted"], stderr
+        assert "Traceback" not in stderr
+        assert assert_one_summary(Run(process.returncode, stdout, stderr))["error"] == "interrupted"
+        assert waits.delays == [60.0]
+        server.set_faults([])
+        assert run_file(env, ids).code == EXIT["ok"]
+        assert_exactly_the_listed_set(receiver, ids)

@@ -15,8 +15,8 @@ from chatspan.devserver import DevServer
 from chatspan.devserver.httpserver import DevHTTPServer
 from chatspan.devserver.ratelimit import RateLimiter
 from chatspan.devserver.state import ServerState
-from tests.devserver.conftest import FaultWaits
 from tests.devserver.rawhttp import TIMEOUT, RawResponse, chat, request
+from tests.support.fault_waits import FaultWaits
 
 BODY = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hello"}]}
 GO_DURATION = re.compile(r"^(?:(?:\d+h)?(?:\d+m)?\d+(?:\.\d+)?s|\d+(?:\.\d+)?(?:ms|µs|ns))$")

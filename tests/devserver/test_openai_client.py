@@ -14,7 +14,8 @@ import pytest
 from pydantic import BaseModel
 
 from chatspan.devserver import DevServer
-from tests.devserver.conftest import CLIENT_TIMEOUT, FaultWaits
+from tests.devserver.conftest import CLIENT_TIMEOUT
+from tests.support.fault_waits import FaultWaits
 from tests.support.openapi import validate
 
 MODEL = "gpt-4o-mini"

@@ -12,8 +12,9 @@ import pytest
 
 from chatspan.devserver import DevServer, FaultSyntaxError
 from chatspan.devserver.faults import Fault, parse_fault, plan_faults
-from tests.devserver.conftest import CLIENT_TIMEOUT, FaultWaits
+from tests.devserver.conftest import CLIENT_TIMEOUT
 from tests.devserver.rawhttp import chat, request
+from tests.support.fault_waits import FaultWaits
 
 LIST = "/v1/chat/completions?limit=5"
 BODY = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}
