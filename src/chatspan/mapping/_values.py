@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from operator import attrgetter
 from typing import Any
 
 # The openai SDK marks "not passed" with sentinel instances; they must read as absent without the
@@ -29,7 +30,7 @@ def field(obj: Any, name: str) -> Any:
     return value
 
 
-def fields(obj: Any, names: tuple[str, ...]) -> list[Any]:
+def fields(obj: Any, names: tuple[str, ...]) -> Sequence[Any]:
     """Read several fields of a mapping or an object at once, None for each one absent.
 
     Unlike `field()`, sentinels are not filtered: for response objects, whose every value then
@@ -37,7 +38,20 @@ def fields(obj: Any, names: tuple[str, ...]) -> list[Any]:
     """
     if isinstance(obj, dict):
         return [obj.get(name) for name in names]
-    return [getattr(obj, name, None) for name in names]
+    getter = _getters.get(names)
+    if getter is None:
+        if len(_getters) >= 64:
+            _getters.clear()
+        getter = _getters[names] = attrgetter(*names)
+    try:
+        # One C call for all of them, where the SDK object has every field (its models do).
+        values: Sequence[Any] = getter(obj)
+    except AttributeError:
+        return [getattr(obj, name, None) for name in names]
+    return values if len(names) > 1 else [values]
+
+
+_getters: dict[tuple[str, ...], attrgetter[Any]] = {}
 
 
 def given(value: Any) -> bool:
@@ -45,13 +59,15 @@ def given(value: Any) -> bool:
     return value is not None and type(value).__name__ not in SENTINEL_TYPES
 
 
-_INT64 = range(-(2**63), 2**63)
-_COUNT = range(0, 2**63)
+_INT64_END = 2**63
 
 
 def as_int(value: Any) -> int | None:
     """Return value as an int when it is one that OTLP can carry (int64; bools excluded), else None."""
-    if isinstance(value, int) and not isinstance(value, bool) and value in _INT64:
+    # `type() is int` first: a plain int is the usual case, and it is no bool.
+    if (type(value) is int or (isinstance(value, int) and not isinstance(value, bool))) and (
+        -_INT64_END <= value < _INT64_END
+    ):
         return value
     return None
 
@@ -62,7 +78,9 @@ def as_count(value: Any) -> int | None:
     Token counts, rate-limit figures, retries and unix times are never negative; a server that says
     otherwise is wrong, and a negative value would also be rejected by the histograms.
     """
-    if isinstance(value, int) and not isinstance(value, bool) and value in _COUNT:
+    if (type(value) is int or (isinstance(value, int) and not isinstance(value, bool))) and (
+        0 <= value < _INT64_END
+    ):
         return value
     return None
 
