@@ -194,6 +194,29 @@ def test_the_last_of_repeated_headers_counts_even_when_unreadable() -> None:
     assert raw_header_attributes(headers.raw) == expected
 
 
+@pytest.mark.parametrize(
+    ("name", "readable", "unreadable"),
+    [
+        ("x-request-id", "req_1", "   "),
+        ("openai-processing-ms", "5", "soon"),
+        ("x-ratelimit-limit-requests", "100", "-1"),
+        ("x-ratelimit-reset-tokens", "6ms", "later"),
+    ],
+)
+def test_an_unreadable_repeat_removes_what_the_readable_one_set(
+    name: str, readable: str, unreadable: str
+) -> None:
+    from tests.support.transport import http
+
+    headers = http.Headers([(name, readable), (name, unreadable), ("x-envoy-upstream-service-time", "3")])
+    expected = {"openai.upstream.duration": 0.003}
+    assert header_attributes(headers) == expected
+    assert raw_header_attributes(headers.raw) == expected
+    # And the other way round, the readable one last: it counts.
+    again = http.Headers([(name, unreadable), (name, readable)])
+    assert len(header_attributes(again)) == 1
+
+
 def test_header_values_beside_the_fast_path_read_as_before() -> None:
     from tests.support.transport import http
 

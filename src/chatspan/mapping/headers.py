@@ -88,21 +88,18 @@ def _scan(entries: Iterable[tuple[bytes, bytes, bytes]]) -> dict[str, AttributeV
         if known is None:
             continue
         attribute, kind, parse = known
-        # A repeated header is read again: the last one counts, even when it cannot be read.
-        attrs.pop(attribute, None)
+        # Of a repeated header the last one counts, even when it cannot be read: every branch
+        # either sets the attribute or removes what an earlier one set.
         if kind is _COUNT and value.isdigit() and len(value) < 19:
             attrs[attribute] = int(value)  # 18 digits stay below 2**63
         elif kind is _MILLISECONDS and value.isdigit() and len(value) < 19:
             attrs[attribute] = int(value) / 1000.0
-        elif kind is _RESET and value in _go_durations:
-            seconds = _go_durations[value]
-            if seconds is not None:
-                attrs[attribute] = seconds
-        elif kind is _ID and isinstance(value, bytes) and value.isascii():
-            text = value.decode("ascii").strip()
-            if text:
-                attrs[attribute] = text
+        elif kind is _RESET and _go_durations.get(value) is not None:
+            attrs[attribute] = _go_durations[value]
+        elif kind is _ID and isinstance(value, bytes) and value.isascii() and value.strip():
+            attrs[attribute] = value.decode("ascii").strip()
         else:
+            attrs.pop(attribute, None)
             _set_parsed(attrs, attribute, parse, value)
     return attrs
 
