@@ -21,7 +21,7 @@ import openai
 from opentelemetry.sdk.trace import ReadableSpan
 
 from chatspan.backfill.batch_checkpoint import BatchCheckpoint, load_batches, save_batches
-from chatspan.backfill.batch_spans import batch_line_span, batch_span
+from chatspan.backfill.batch_spans import BatchLines, batch_span
 from chatspan.backfill.batches import BatchLine, BatchSelection, BatchSource, FileGone, InputIndex
 from chatspan.backfill.checkpoint import locked
 from chatspan.backfill.export import ExportFailed, VerifiedExport
@@ -175,6 +175,7 @@ def _run_one(
     resume = checkpoint.resume_point(batch_id)
     with contextlib.ExitStack() as stack:
         index = _input_index(batch, source, options.capture_content, stack, report)
+        lines = BatchLines.of(batch, resource=options.resource, capture_content=options.capture_content)
         pending: list[ReadableSpan] = []
         position = sent_to = trailing_bad = 0
         for position, item in enumerate(_items(batch, source, files), start=1):
@@ -188,7 +189,7 @@ def _run_one(
                 tally.skipped += 1
                 trailing_bad += 1
             else:
-                pending.append(_line_span(item[1].data, batch, options, index))
+                pending.append(_line_span(item[1].data, lines, index))
                 trailing_bad = 0
             if position - max(resume, sent_to) >= batch_size:
                 # Broken lines at the end of what was read may be a cut-off stream, not bad lines:
@@ -215,13 +216,9 @@ def _run_one(
     save(checkpoint)
 
 
-def _line_span(
-    data: dict[str, Any], batch: Any, options: RunOptions, index: InputIndex | None
-) -> ReadableSpan:
+def _line_span(data: dict[str, Any], lines: BatchLines, index: InputIndex | None) -> ReadableSpan:
     request = index.request(str(data.get("custom_id"))) if index is not None else None
-    return batch_line_span(
-        data, batch, resource=options.resource, capture_content=options.capture_content, request=request
-    )
+    return lines.span(data, request)
 
 
 def _lines_expected(batch: Any) -> int:

@@ -7,6 +7,7 @@ ids derive from the batch id and each line's `custom_id`, so a re-run never dupl
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from typing import Any
 
 from opentelemetry.sdk.resources import Resource
@@ -63,13 +64,19 @@ def batch_span_ids(batch_id: str, custom_id: str | None = None) -> tuple[int, in
     trace_id = int.from_bytes(root[:16], "big") or 1
     if custom_id is None:
         return trace_id, int.from_bytes(root[16:24], "big") or 1
-    line = hashlib.sha256(
-        b"chatspan.batch.line\x00"
-        + batch_id.encode("utf-8", "surrogatepass")
-        + b"\x00"
-        + custom_id.encode("utf-8", "surrogatepass")
-    ).digest()
-    return trace_id, int.from_bytes(line[:8], "big") or 1
+    return trace_id, _line_span_id(_line_id_prefix(batch_id), custom_id)
+
+
+def _line_id_prefix(batch_id: str) -> bytes:
+    return b"chatspan.batch.line\x00" + batch_id.encode("utf-8", "surrogatepass") + b"\x00"
+
+
+def _line_span_id(prefix: bytes, custom_id: str) -> int:
+    digest = hashlib.sha256(prefix + custom_id.encode("utf-8", "surrogatepass")).digest()
+    return int.from_bytes(digest[:8], "big") or 1
+
+
+_SAMPLED = TraceFlags(TraceFlags.SAMPLED)
 
 
 def batch_end_time(batch: Any) -> int | None:
@@ -127,7 +134,7 @@ def batch_span(batch: Any, *, resource: Resource) -> ReadableSpan:
     )
     return ReadableSpan(
         name=f"batch {batch_id}",
-        context=SpanContext(trace_id, span_id, is_remote=False, trace_flags=TraceFlags(TraceFlags.SAMPLED)),
+        context=SpanContext(trace_id, span_id, is_remote=False, trace_flags=_SAMPLED),
         parent=None,
         resource=resource,
         attributes=frozen_attributes(attributes),
@@ -149,86 +156,138 @@ def batch_line_span(
     capture_content: bool,
     request: dict[str, Any] | None = None,
 ) -> ReadableSpan:
-    """Build the child span of one output or error line of `batch`, a child of its root span.
+    """Build the child span of one output or error line of `batch` (see `BatchLines.span`)."""
+    return BatchLines.of(batch, resource=resource, capture_content=capture_content).span(line, request)
 
-    Chat completion bodies map like a stored completion (`chat {model}`, timed at `created`),
-    `/v1/responses` bodies through the Responses mapping, other endpoints to a minimal span (status,
-    ids, usage). Error lines and non-2xx responses have status ERROR with `error.type` (the code).
-    `request` is the body of the input line with the same `custom_id`: the request's parameters,
-    and with `capture_content` its messages. A line without its own time sits at the batch's end.
-    """
-    batch_id = as_text(field(batch, "id")) or ""
-    custom_id = as_text(line.get("custom_id")) or ""
-    trace_id, parent_id = batch_span_ids(batch_id)
-    _, span_id = batch_span_ids(batch_id, custom_id)
-    endpoint = field(batch, "endpoint")
-    response = line.get("response")
-    status_code = as_int(field(response, "status_code"))
-    body = field(response, "body") if isinstance(response, dict) else None
-    body = body if isinstance(body, dict) else None
-    error = line.get("error")
-    succeeded = error is None and status_code is not None and 200 <= status_code < 300 and body is not None
-    asked = request if isinstance(request, dict) else {}
-    model = field(body, "model") or asked.get("model") or field(batch, "model")
 
-    created: float | None
-    if endpoint == _CHAT_ENDPOINT:
-        attributes = _chat_line_attributes(asked, model, body if succeeded else None, capture_content)
-        name = span_name(model)
-        created = as_count(field(body, "created")) if succeeded else None
-    elif endpoint == _RESPONSES_ENDPOINT:
-        attributes = _responses_line_attributes(asked, model, body if succeeded else None, capture_content)
-        name = span_name(model)
-        created = as_float(field(body, "created_at")) if succeeded else None
-    else:
-        operation = _OPERATIONS.get(str(endpoint), as_text(endpoint) or "request")
-        attributes = {gen_ai.GEN_AI_OPERATION_NAME: operation, gen_ai.GEN_AI_PROVIDER_NAME: PROVIDER_OPENAI}
-        model_text = as_text(model)
-        if model_text:
-            attributes[gen_ai.GEN_AI_REQUEST_MODEL] = model_text
+@dataclass(frozen=True)
+class BatchLines:
+    """Builds the line spans of one batch; what they share is worked out once, not once per line."""
+
+    batch: Any
+    batch_id: str
+    endpoint: object
+    model: object
+    end_time: int | None
+    parent: SpanContext
+    line_id_prefix: bytes
+    resource: Resource
+    capture_content: bool
+
+    @classmethod
+    def of(cls, batch: Any, *, resource: Resource, capture_content: bool) -> BatchLines:
+        """The line spans of `batch` (SDK object or JSON), with content capture on or off."""
+        batch_id = as_text(field(batch, "id")) or ""
+        trace_id, root_id = batch_span_ids(batch_id)
+        return cls(
+            batch=batch,
+            batch_id=batch_id,
+            endpoint=field(batch, "endpoint"),
+            model=field(batch, "model"),
+            end_time=batch_end_time(batch),
+            parent=SpanContext(trace_id, root_id, is_remote=False, trace_flags=_SAMPLED),
+            line_id_prefix=_line_id_prefix(batch_id),
+            resource=resource,
+            capture_content=capture_content,
+        )
+
+    def span(self, line: dict[str, Any], request: dict[str, Any] | None = None) -> ReadableSpan:
+        """Build the child span of one output or error line, a child of the batch's root span.
+
+        Chat completion bodies map like a stored completion (`chat {model}`, timed at `created`),
+        `/v1/responses` bodies through the Responses mapping, other endpoints to a minimal span
+        (status, ids, usage). Error lines and non-2xx responses have status ERROR with
+        `error.type` (the code). `request` is the body of the input line with the same
+        `custom_id`: the request's parameters, and with content capture its messages. A line
+        without its own time sits at the batch's end.
+        """
+        batch_id = self.batch_id
+        capture_content = self.capture_content
+        custom_id = as_text(line.get("custom_id")) or ""
+        endpoint = self.endpoint
+        response = line.get("response")
+        status_code = as_int(field(response, "status_code"))
+        body = field(response, "body") if isinstance(response, dict) else None
+        body = body if isinstance(body, dict) else None
+        error = line.get("error")
+        succeeded = (
+            error is None and status_code is not None and 200 <= status_code < 300 and body is not None
+        )
+        asked = request if isinstance(request, dict) else {}
+        model = field(body, "model") or asked.get("model") or self.model
+
+        created: float | None
+        if endpoint == _CHAT_ENDPOINT:
+            attributes = _chat_line_attributes(asked, model, body if succeeded else None, capture_content)
+            name = span_name(model)
+            created = as_count(field(body, "created")) if succeeded else None
+        elif endpoint == _RESPONSES_ENDPOINT:
+            answer = body if succeeded else None
+            attributes = _responses_line_attributes(asked, model, answer, capture_content)
+            name = span_name(model)
+            created = as_float(field(body, "created_at")) if succeeded else None
+        else:
+            operation = _OPERATIONS.get(str(endpoint), as_text(endpoint) or "request")
+            attributes = {
+                gen_ai.GEN_AI_OPERATION_NAME: operation,
+                gen_ai.GEN_AI_PROVIDER_NAME: PROVIDER_OPENAI,
+            }
+            model_text = as_text(model)
+            if model_text:
+                attributes[gen_ai.GEN_AI_REQUEST_MODEL] = model_text
+                if succeeded:
+                    attributes[gen_ai.GEN_AI_RESPONSE_MODEL] = model_text
             if succeeded:
-                attributes[gen_ai.GEN_AI_RESPONSE_MODEL] = model_text
-        if succeeded:
-            attributes.update(usage_attributes(field(body, "usage")))
-        name = f"{operation} {model_text}" if model_text else operation
-        created = None
+                attributes.update(usage_attributes(field(body, "usage")))
+            name = f"{operation} {model_text}" if model_text else operation
+            created = None
 
-    request_id = as_text(field(response, "request_id"))
-    if request_id:
-        attributes[semconv.OPENAI_REQUEST_ID] = request_id
-    attributes[semconv.OPENAI_BATCH_ID] = batch_id
-    attributes[semconv.OPENAI_BATCH_CUSTOM_ID] = custom_id
-    line_id = as_text(line.get("id"))
-    if line_id:
-        attributes[semconv.OPENAI_BATCH_REQUEST_ID] = line_id
-    if status_code is not None:
-        attributes[http_attributes.HTTP_RESPONSE_STATUS_CODE] = status_code
-    attributes[semconv.CHATSPAN_SOURCE] = SOURCE_BACKFILL
+        request_id = as_text(field(response, "request_id"))
+        if request_id:
+            attributes[semconv.OPENAI_REQUEST_ID] = request_id
+        attributes[semconv.OPENAI_BATCH_ID] = batch_id
+        attributes[semconv.OPENAI_BATCH_CUSTOM_ID] = custom_id
+        line_id = as_text(line.get("id"))
+        if line_id:
+            attributes[semconv.OPENAI_BATCH_REQUEST_ID] = line_id
+        if status_code is not None:
+            attributes[http_attributes.HTTP_RESPONSE_STATUS_CODE] = status_code
+        attributes[semconv.CHATSPAN_SOURCE] = SOURCE_BACKFILL
 
-    status = Status(StatusCode.UNSET)
-    if not succeeded:
-        reported = error if isinstance(error, dict) else field(body, "error")
-        failure = response_error_attributes(reported)
-        if failure.get(error_attributes.ERROR_TYPE) == "failed" and status_code is not None:
-            failure[error_attributes.ERROR_TYPE] = str(status_code)  # no code given: the HTTP status says it
-        attributes.update(failure)
-        message = failure.get(semconv.OPENAI_RESPONSE_ERROR_MESSAGE)
-        status = Status(StatusCode.ERROR, str(message) if message else None)
+        status = _UNSET
+        if not succeeded:
+            reported = error if isinstance(error, dict) else field(body, "error")
+            failure = response_error_attributes(reported)
+            if failure.get(error_attributes.ERROR_TYPE) == "failed" and status_code is not None:
+                # No code given: the HTTP status says it.
+                failure[error_attributes.ERROR_TYPE] = str(status_code)
+            attributes.update(failure)
+            message = failure.get(semconv.OPENAI_RESPONSE_ERROR_MESSAGE)
+            status = Status(StatusCode.ERROR, str(message) if message else None)
 
-    seconds = created if created is not None and 0 <= created < MAX_SECONDS else batch_end_time(batch)
-    timestamp = nanos(seconds)
-    return ReadableSpan(
-        name=name,
-        context=SpanContext(trace_id, span_id, is_remote=False, trace_flags=TraceFlags(TraceFlags.SAMPLED)),
-        parent=SpanContext(trace_id, parent_id, is_remote=False, trace_flags=TraceFlags(TraceFlags.SAMPLED)),
-        resource=resource,
-        attributes=frozen_attributes(attributes),
-        kind=SpanKind.CLIENT,
-        status=status,
-        start_time=timestamp,
-        end_time=timestamp,
-        instrumentation_scope=SCOPE,
-    )
+        seconds = created if created is not None and 0 <= created < MAX_SECONDS else self.end_time
+        timestamp = nanos(seconds)
+        parent = self.parent
+        return ReadableSpan(
+            name=name,
+            context=SpanContext(
+                parent.trace_id,
+                _line_span_id(self.line_id_prefix, custom_id),
+                is_remote=False,
+                trace_flags=_SAMPLED,
+            ),
+            parent=parent,
+            resource=self.resource,
+            attributes=frozen_attributes(attributes),
+            kind=SpanKind.CLIENT,
+            status=status,
+            start_time=timestamp,
+            end_time=timestamp,
+            instrumentation_scope=SCOPE,
+        )
+
+
+_UNSET = Status(StatusCode.UNSET)
 
 
 def _chat_line_attributes(

@@ -197,8 +197,9 @@ def frozen_attributes(attributes: dict[str, AttributeValue]) -> MappingProxyType
     """Attributes as a finished span keeps them, skipping the SDK's per-value cleaning.
 
     The mapping only makes valid values (a tenth of a backfill's CPU went to re-checking them);
-    sequences become tuples, as on a live span.
+    sequences become tuples, as on a live span. `attributes` is the span's own: it is kept, not copied.
     """
-    return MappingProxyType(
-        {key: tuple(value) if isinstance(value, list) else value for key, value in attributes.items()}
-    )
+    for key, value in attributes.items():
+        if isinstance(value, list):
+            attributes[key] = tuple(value)  # a value replaced, none added: the walk stays valid
+    return MappingProxyType(attributes)
