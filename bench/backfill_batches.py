@@ -50,12 +50,65 @@ from backfill import (
     timed_summary,
 )
 
-MODES = ("bare-batch", "backfill-batch", "backfill-batch+messages")
+MODES = ("bare-batch", "bare-batch+encode", "backfill-batch", "backfill-batch+messages")
+BACKFILLS = MODES[2:]
 DEFAULT_LINES = 50_000
 QUICK_LINES = 2_000
 SEED = 1
 TARGET_RATIO = 1.2
 TARGET_RSS_MB = 250.0
+
+
+def stream_and_encode(batch_id: str) -> None:
+    """Be the `bare-batch+encode` child: the bare stream and parse, then the OTLP encoding of its spans.
+
+    Streams and parses every line as `bare-batch` does (`parse_s`), builds each line's span with
+    chatspan's mapping (`build_s`, not part of the floor), and encodes them with the standard OTLP
+    exporter's encoder 500 at a time, as the backfill exports them (`encode_s`): what any exporter
+    of these spans through OpenTelemetry's OTLP encoding must pay on top of reading the file.
+    """
+    import openai
+    from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+
+    from chatspan.backfill.batch_runner import BATCH_SIZE
+    from chatspan.backfill.batch_spans import batch_line_span
+    from chatspan.backfill.otlp import resource
+
+    client = openai.OpenAI(timeout=60.0, max_retries=5)
+    batch = client.batches.retrieve(batch_id)
+    span_resource = resource()
+    assert batch.output_file_id is not None
+    parse_s = build_s = encode_s = 0.0
+    encoded = count = 0
+    pending: list[dict[str, Any]] = []
+
+    def encode(lines: list[dict[str, Any]]) -> None:
+        nonlocal build_s, encode_s, encoded
+        started = time.perf_counter()
+        spans = [
+            batch_line_span(line, batch, resource=span_resource, capture_content=False) for line in lines
+        ]
+        built = time.perf_counter()
+        encoded += len(encode_spans(spans).SerializeToString())
+        build_s += built - started
+        encode_s += time.perf_counter() - built
+
+    started = time.perf_counter()
+    with client.files.with_streaming_response.content(batch.output_file_id) as response:
+        for line in response.iter_lines():
+            if line.strip():
+                pending.append(json.loads(line))
+                count += 1
+                if len(pending) == BATCH_SIZE:
+                    parse_s += time.perf_counter() - started
+                    encode(pending)
+                    pending = []
+                    started = time.perf_counter()
+    parse_s += time.perf_counter() - started
+    if pending:
+        encode(pending)
+    summary = {"lines": count, "parse_s": parse_s, "build_s": build_s, "encode_s": encode_s, "bytes": encoded}
+    print(json.dumps(summary), flush=True)
 
 
 def stream_bare(batch_id: str) -> None:
@@ -104,6 +157,7 @@ def _commands(batch_id: str, workdir: Path) -> dict[str, list[str]]:
     ]
     return {
         "bare-batch": [sys.executable, str(Path(__file__).resolve()), "--stream", batch_id],
+        "bare-batch+encode": [sys.executable, str(Path(__file__).resolve()), "--stream-encode", batch_id],
         "backfill-batch": [*backfill, str(workdir / "off.json")],
         "backfill-batch+messages": [*backfill, str(workdir / "on.json"), "--with-messages"],
     }
@@ -121,7 +175,7 @@ def _run(
     """Time one command and check that it did all its work; BenchError when it did not."""
     where = f"{mode} (round {number})"
     wall, cpu, rss, devserver_cpu, received, output = timed_summary(where, command, env, devserver, receiver)
-    if mode == "bare-batch":
+    if mode.startswith("bare-batch"):
         if output["lines"] != lines or received["spans"] != 0:
             raise BenchError(f"{where} parsed {output['lines']} lines and sent {received['spans']} spans")
         return Run(mode, number, wall, cpu, rss, devserver_cpu, output, None)
@@ -198,21 +252,33 @@ def summarize(lines: int, runs: list[Run]) -> dict[str, Any]:
     """Medians per mode, each backfill's ratio to the bare stream (of medians and per round), peaks."""
     by_mode = {mode: [run for run in runs if run.mode == mode] for mode in MODES}
     wall = {mode: statistics.median(run.wall_s for run in by_mode[mode]) for mode in MODES}
+    encode_s = [run.output["encode_s"] for run in by_mode["bare-batch+encode"]]
+    # The floor with encoding, per round: the bare stream's wall plus the encoding of its spans.
+    encoding_floor = [
+        bare.wall_s + encoding for bare, encoding in zip(by_mode["bare-batch"], encode_s, strict=True)
+    ]
     return {
         "lines": lines,
         "wall_s": wall,
         "cpu_s": {mode: statistics.median(run.cpu_s for run in by_mode[mode]) for mode in MODES},
-        "ratio": {mode: wall[mode] / wall["bare-batch"] for mode in MODES[1:]},
+        "encode_s": statistics.median(encode_s),
+        "build_s": statistics.median(run.output["build_s"] for run in by_mode["bare-batch+encode"]),
+        "encoding_floor_s": statistics.median(encoding_floor),
+        "ratio": {mode: wall[mode] / wall["bare-batch"] for mode in BACKFILLS},
         "ratio_per_round": {
             mode: [b.wall_s / a.wall_s for a, b in zip(by_mode["bare-batch"], by_mode[mode], strict=True)]
-            for mode in MODES[1:]
+            for mode in BACKFILLS
+        },
+        "ratio_to_encoding_floor": {
+            mode: [run.wall_s / floor for run, floor in zip(by_mode[mode], encoding_floor, strict=True)]
+            for mode in BACKFILLS
         },
         "peak_rss_mb": {mode: max(run.peak_rss_mb for run in by_mode[mode]) for mode in MODES},
         "devserver_cpu_s": {
             mode: statistics.median(run.devserver_cpu_s for run in by_mode[mode]) for mode in MODES
         },
         "spans_received": {
-            mode: [run.received["spans"] for run in by_mode[mode] if run.received] for mode in MODES[1:]
+            mode: [run.received["spans"] for run in by_mode[mode] if run.received] for mode in BACKFILLS
         },
     }
 
@@ -235,7 +301,13 @@ def render(summary: dict[str, Any], info: dict[str, Any], markdown: bool) -> str
         wall = summary["wall_s"][mode]
         rss = summary["peak_rss_mb"][mode]
         if mode == "bare-batch":
-            ratio, rss_cell, spans = "1.00 (the floor)", f"{rss:.0f}", "–"
+            ratio, rss_cell, spans, floor = "1.00 (the floor)", f"{rss:.0f}", "–", "–"
+        elif mode == "bare-batch+encode":
+            ratio, rss_cell, spans = "–", f"{rss:.0f}", "–"
+            floor = (
+                f"{summary['encoding_floor_s']:.2f} s = bare + {summary['encode_s']:.2f} s encoding "
+                f"(building the spans: {summary['build_s']:.2f} s)"
+            )
         else:
             per_round = summary["ratio_per_round"][mode]
             value = summary["ratio"][mode]
@@ -245,6 +317,8 @@ def render(summary: dict[str, Any], info: dict[str, Any], markdown: bool) -> str
             )
             rss_cell = f"{rss:.0f} ({_verdict(rss < TARGET_RSS_MB)} < {TARGET_RSS_MB:.0f})"
             spans = " / ".join(f"{n:,}" for n in summary["spans_received"][mode])
+            to_floor = summary["ratio_to_encoding_floor"][mode]
+            floor = f"{statistics.median(to_floor):.2f} (rounds {min(to_floor):.2f}–{max(to_floor):.2f})"
         rows.append(
             [
                 mode,
@@ -254,6 +328,7 @@ def render(summary: dict[str, Any], info: dict[str, Any], markdown: bool) -> str
                 rss_cell,
                 f"{summary['devserver_cpu_s'][mode]:.2f}",
                 spans,
+                floor,
             ]
         )
     table = _table(
@@ -265,6 +340,7 @@ def render(summary: dict[str, Any], info: dict[str, Any], markdown: bool) -> str
             "peak RSS (MB)",
             "devserver CPU (s)",
             "spans received",
+            "ratio to bare + OTLP encoding",
         ],
         rows,
         markdown,
@@ -275,6 +351,7 @@ def render(summary: dict[str, Any], info: dict[str, Any], markdown: bool) -> str
 def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--stream", metavar="BATCH_ID", help=argparse.SUPPRESS)  # the bare child
+    parser.add_argument("--stream-encode", metavar="BATCH_ID", help=argparse.SUPPRESS)  # and with encoding
     parser.add_argument(
         "--batch-lines",
         type=_positive,
@@ -297,6 +374,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _arguments(argv)
     if args.stream:
         stream_bare(args.stream)
+        return 0
+    if args.stream_encode:
+        stream_and_encode(args.stream_encode)
         return 0
     load = _load()
     try:
