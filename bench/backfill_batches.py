@@ -62,21 +62,22 @@ TARGET_RSS_MB = 250.0
 def stream_and_encode(batch_id: str) -> None:
     """Be the `bare-batch+encode` child: the bare stream and parse, then the OTLP encoding of its spans.
 
-    Streams and parses every line as `bare-batch` does (`parse_s`), builds each line's span with
-    chatspan's mapping (`build_s`, not part of the floor), and encodes them with the standard OTLP
-    exporter's encoder 500 at a time, as the backfill exports them (`encode_s`): what any exporter
-    of these spans through OpenTelemetry's OTLP encoding must pay on top of reading the file.
+    Streams and parses every line as `bare-batch` does (`parse_s`), builds each line's span as the
+    backfill does (`BatchLines.span`; `build_s`, not part of the floor), and encodes them with the
+    standard OTLP exporter's encoder 500 at a time, as the backfill exports them (`encode_s`): what
+    any exporter of these spans through OpenTelemetry's OTLP encoding must pay on top of reading
+    the file.
     """
     import openai
     from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 
     from chatspan.backfill.batch_runner import BATCH_SIZE
-    from chatspan.backfill.batch_spans import batch_line_span
+    from chatspan.backfill.batch_spans import BatchLines
     from chatspan.backfill.otlp import resource
 
     client = openai.OpenAI(timeout=60.0, max_retries=5)
     batch = client.batches.retrieve(batch_id)
-    span_resource = resource()
+    batch_lines = BatchLines.of(batch, resource=resource(), capture_content=False)
     assert batch.output_file_id is not None
     parse_s = build_s = encode_s = 0.0
     encoded = count = 0
@@ -85,9 +86,7 @@ def stream_and_encode(batch_id: str) -> None:
     def encode(lines: list[dict[str, Any]]) -> None:
         nonlocal build_s, encode_s, encoded
         started = time.perf_counter()
-        spans = [
-            batch_line_span(line, batch, resource=span_resource, capture_content=False) for line in lines
-        ]
+        spans = [batch_lines.span(line) for line in lines]
         built = time.perf_counter()
         encoded += len(encode_spans(spans).SerializeToString())
         build_s += built - started
