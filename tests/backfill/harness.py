@@ -5,9 +5,11 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,6 +19,7 @@ import pytest
 
 from chatspan.backfill.spans import span_ids
 from chatspan.devserver import DevServer
+from tests.support.fault_waits import FaultWaits
 
 API_KEY = "sk-backfill-test-5d41402abc4b2a76b9719d911017c592"
 
@@ -53,6 +56,30 @@ def environment(server: DevServer, endpoint: str, state: Path, **extra: str) -> 
 
 def command(*args: str) -> list[str]:
     return [sys.executable, "-m", "chatspan", "backfill", "--json", "--since", "31d", *args]
+
+
+def interrupt_twice_while_hanging(
+    args: list[str], env: dict[str, str], waits: FaultWaits, stderr_path: Path
+) -> Run:
+    """Run the CLI until the server's fault wait begins, Ctrl-C it, see that it waits, Ctrl-C again.
+
+    The first Ctrl-C must only ask for a stop after the batch in flight (the CLI says so on
+    stderr and keeps running while the request hangs); the second must end it at once.
+    """
+    with stderr_path.open("w") as stderr_file:
+        process = subprocess.Popen(
+            args, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=stderr_file, text=True
+        )
+        assert waits.started.wait(60), "the request never started hanging"
+        process.send_signal(signal.SIGINT)
+        deadline = time.monotonic() + 30
+        while "again to abort" not in stderr_path.read_text():
+            assert time.monotonic() < deadline, "the first Ctrl-C was never acknowledged"
+            time.sleep(0.05)
+        assert process.poll() is None, "the first Ctrl-C waits for the batch in flight"
+        process.send_signal(signal.SIGINT)
+        stdout, _ = process.communicate(timeout=30)
+    return Run(process.returncode, stdout, stderr_path.read_text())
 
 
 def backfill(env: dict[str, str], *args: str, timeout: float = 180) -> Run:

@@ -20,6 +20,7 @@ from tests.backfill.harness import (
     backfill,
     command,
     environment,
+    interrupt_twice_while_hanging,
     stored_span_ids,
 )
 from tests.support.fault_waits import FaultWaits
@@ -184,25 +185,12 @@ def test_second_interrupt_abandons_a_page_that_hangs(receiver: OtlpReceiver, tmp
         # The first page hangs: the run waits on it from the start (a later one would be read ahead,
         # in the prefetch thread, while the run may still be exporting and free to stop).
         server.set_faults(["list:hang=60;nth=1"])
-        stderr_path = tmp_path / "stderr.txt"
-        with stderr_path.open("w") as stderr_file:
-            process = subprocess.Popen(
-                command("--page-size", "50", "--timeout", "120"),
-                env=env,
-                stdout=subprocess.PIPE,
-                stderr=stderr_file,
-                text=True,
-            )
-            assert waits.started.wait(30), "the first page never started hanging"
-            process.send_signal(signal.SIGINT)
-            wait_for(lambda: "again to abort" in stderr_path.read_text(), timeout=30)
-            assert process.poll() is None, "the first Ctrl-C waits for the batch in flight"
-            process.send_signal(signal.SIGINT)
-            stdout, _ = process.communicate(timeout=15)
-        stderr = stderr_path.read_text()
-        assert process.returncode == EXIT["interrupted"]
-        assert "Traceback" not in stderr
-        assert assert_one_summary(Run(process.returncode, stdout, stderr))["error"] == "interrupted"
+        run = interrupt_twice_while_hanging(
+            command("--page-size", "50", "--timeout", "120"), env, waits, tmp_path / "stderr.txt"
+        )
+        assert run.code == EXIT["interrupted"]
+        assert "Traceback" not in run.stderr
+        assert assert_one_summary(run)["error"] == "interrupted"
         assert waits.delays == [60.0]
         server.set_faults([])
         assert backfill(env, "--page-size", "50").code == EXIT["ok"]

@@ -23,6 +23,7 @@ from tests.backfill.harness import (
     chatspan,
     create_responses,
     environment,
+    interrupt_twice_while_hanging,
     needs_responses,
     response_span_id,
 )
@@ -226,26 +227,15 @@ def test_a_second_interrupt_abandons_a_retrieve_that_hangs(receiver: OtlpReceive
         # The first retrieve hangs: the run waits on it from the start (a later page would be read
         # ahead while the run may still be exporting and free to stop).
         server.set_faults(["responses.retrieve:hang=60;nth=1"])
-        stderr_path = tmp_path / "stderr.txt"
-        with stderr_path.open("w") as stderr_file:
-            process = subprocess.Popen(
-                command(ids, "--page-size", "5", "--concurrency", "1", "--timeout", "120"),
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=stderr_file,
-                text=True,
-            )
-            assert waits.started.wait(60), "the first retrieve never started hanging"
-            process.send_signal(signal.SIGINT)
-            wait_for(lambda: "again to abort" in stderr_path.read_text(), timeout=30)
-            assert process.poll() is None, "the first Ctrl-C waits for the batch in flight"
-            process.send_signal(signal.SIGINT)
-            stdout, _ = process.communicate(timeout=30)
-        stderr = stderr_path.read_text()
-        assert process.returncode == EXIT["interrupted"], stderr
-        assert "Traceback" not in stderr
-        assert assert_one_summary(Run(process.returncode, stdout, stderr))["error"] == "interrupted"
+        run = interrupt_twice_while_hanging(
+            command(ids, "--page-size", "5", "--concurrency", "1", "--timeout", "120"),
+            env,
+            waits,
+            tmp_path / "stderr.txt",
+        )
+        assert run.code == EXIT["interrupted"], run.stderr
+        assert "Traceback" not in run.stderr
+        assert assert_one_summary(run)["error"] == "interrupted"
         assert waits.delays == [60.0]
         server.set_faults([])
         assert run_file(env, ids).code == EXIT["ok"]
