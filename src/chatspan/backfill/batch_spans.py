@@ -164,7 +164,6 @@ def batch_line_span(
 class BatchLines:
     """Builds the line spans of one batch; what they share is worked out once, not once per line."""
 
-    batch: Any
     batch_id: str
     endpoint: object
     model: object
@@ -180,7 +179,6 @@ class BatchLines:
         batch_id = as_text(field(batch, "id")) or ""
         trace_id, root_id = batch_span_ids(batch_id)
         return cls(
-            batch=batch,
             batch_id=batch_id,
             endpoint=field(batch, "endpoint"),
             model=field(batch, "model"),
