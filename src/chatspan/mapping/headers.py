@@ -94,10 +94,10 @@ def _scan(entries: Iterable[tuple[bytes, bytes, bytes]]) -> dict[str, AttributeV
             attrs[attribute] = int(value)  # 18 digits stay below 2**63
         elif kind is _MILLISECONDS and value.isdigit() and len(value) < 19:
             attrs[attribute] = int(value) / 1000.0
-        elif kind is _RESET and _go_durations.get(value) is not None:
-            attrs[attribute] = _go_durations[value]
-        elif kind is _ID and isinstance(value, bytes) and value.isascii() and value.strip():
-            attrs[attribute] = value.decode("ascii").strip()
+        elif kind is _RESET and (seconds := _go_durations.get(value)) is not None:
+            attrs[attribute] = seconds
+        elif kind is _ID and isinstance(value, bytes) and value.isascii() and (text := value.strip()):
+            attrs[attribute] = text.decode("ascii")
         else:
             attrs.pop(attribute, None)
             _set_parsed(attrs, attribute, parse, value)
