@@ -1,13 +1,17 @@
 """server.address/port follow the URL the SDK really sends to, however the client keeps it.
 
-chatspan reads a client's `_base_url` directly where the client's `base_url` property only returns
-it (openai 3's property imports a module on every read); clients whose property computes the URL
-(the module-level client reads `openai.base_url`; a subclass may override it) go through it.
+chatspan reads the URL a client stores (`_configured_base_url` in openai 3.6x, `_base_url` before)
+directly where the client's `base_url` property only returns it (openai 3's property imports a
+module on every read); clients whose property computes the URL (the module-level client reads
+`openai.base_url`; a subclass may override it) go through it.
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
+from types import FrameType
+from typing import Any
 
 import openai
 import pytest
@@ -29,6 +33,23 @@ def test_the_sdk_clients_read_their_url_directly() -> None:
     assert _plain_base_url(openai.OpenAI)
     assert _plain_base_url(openai.AsyncOpenAI)
     assert _plain_base_url(openai.AzureOpenAI)
+
+
+def test_an_sdk_clients_url_is_read_without_calling_a_property(server: DevServer) -> None:
+    called: list[str] = []
+
+    def profile(frame: FrameType, event: str, _arg: Any) -> None:
+        if event == "call" and frame.f_code.co_filename.startswith(openai.__path__[0]):
+            called.append(frame.f_code.co_qualname)
+
+    with openai.OpenAI(base_url=server.base_url, api_key=API_KEY) as client:
+        sys.setprofile(profile)
+        try:
+            found = _server(client)
+        finally:
+            sys.setprofile(None)
+        assert found["server.address"] == "127.0.0.1"
+    assert called == []
 
 
 def test_a_client_moved_to_another_url_is_seen_at_its_new_address(

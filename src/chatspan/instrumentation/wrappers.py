@@ -243,11 +243,11 @@ _server_cache: dict[int, tuple[object, dict[str, AttributeValue]]] = {}
 def _server(client: Any) -> dict[str, AttributeValue]:
     """`server.*` of the client's base URL, computed once per URL object (the client keeps one).
 
-    Read from `_base_url` where the client's `base_url` property only returns it (openai 3's
-    imports a module and calls a function on every read); through the property otherwise (the
-    module-level client, a subclass that overrides it).
+    Read from the instance attribute that the SDK's own `base_url` property returns (openai 3's
+    property imports a module and calls a function on every read); through the property otherwise
+    (the module-level client, a subclass that overrides it, an SDK that keeps the URL elsewhere).
     """
-    base_url = getattr(client, "_base_url", None) if _plain_base_url(type(client)) else None
+    base_url = _stored_base_url(client) if _plain_base_url(type(client)) else None
     if base_url is None:
         base_url = getattr(client, "base_url", None)
     cached = _server_cache.get(id(base_url))
@@ -263,7 +263,24 @@ def _server(client: Any) -> dict[str, AttributeValue]:
     return attributes
 
 
-# The SDK's own `base_url` properties, which return `self._base_url` and nothing else.
+# Where the SDK's own clients keep the URL their `base_url` property returns: `_configured_base_url`
+# since openai 3.6x (where `_base_url` became a property that reads `base_url`), `_base_url` before.
+_BASE_URL_ATTRIBUTES = ("_configured_base_url", "_base_url")
+
+
+def _stored_base_url(client: Any) -> object:
+    """The base URL as the SDK client stores it, read from the instance; None where it is not there."""
+    stored = getattr(client, "__dict__", None)
+    if not isinstance(stored, dict):
+        return None
+    for name in _BASE_URL_ATTRIBUTES:
+        url = stored.get(name)
+        if url is not None:
+            return url
+    return None
+
+
+# The SDK's own `base_url` properties, which return the stored URL and nothing else.
 _PLAIN_BASE_URL_PROPERTIES = frozenset({"BaseClient.base_url", "OpenAI.base_url", "AsyncOpenAI.base_url"})
 _plain_base_url_classes: dict[type, bool] = {}
 
