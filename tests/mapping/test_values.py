@@ -65,3 +65,30 @@ def test_fields_keeps_sdk_sentinels_for_the_checks_to_reject() -> None:
     sentinel = openai.NOT_GIVEN
     (value,) = fields(SimpleNamespace(model=sentinel), ("model",))
     assert value is sentinel
+
+
+def test_fields_follow_dotted_paths_and_read_none_where_a_step_is_absent() -> None:
+    names = (
+        "prompt_tokens",
+        "prompt_tokens_details.cached_tokens",
+        "completion_tokens_details.reasoning_tokens",
+    )
+    usage = CompletionUsage(
+        prompt_tokens=3,
+        completion_tokens=4,
+        total_tokens=7,
+        prompt_tokens_details={"cached_tokens": 2},
+        completion_tokens_details={"reasoning_tokens": 1},
+    )
+    assert list(fields(usage, names)) == [3, 2, 1]
+    assert list(fields(usage.model_dump(), names)) == [3, 2, 1]
+    # A step that is None or missing: that path alone reads as None, on objects and dicts alike.
+    bare = CompletionUsage(prompt_tokens=3, completion_tokens=4, total_tokens=7)
+    assert list(fields(bare, names)) == [3, None, None]
+    assert list(fields(bare.model_dump(), names)) == [3, None, None]
+    assert list(fields({"prompt_tokens_details": "not an object"}, names)) == [None, None, None]
+    assert list(fields(SimpleNamespace(prompt_tokens_details=SimpleNamespace(cached_tokens=5)), names)) == [
+        None,
+        5,
+        None,
+    ]

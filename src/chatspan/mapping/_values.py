@@ -33,11 +33,12 @@ def field(obj: Any, name: str) -> Any:
 def fields(obj: Any, names: tuple[str, ...]) -> Sequence[Any]:
     """Read several fields of a mapping or an object at once, None for each one absent.
 
-    Unlike `field()`, sentinels are not filtered: for response objects, whose every value then
-    passes an `as_*` check (which rejects them anyway).
+    A name may be a dotted path into nested fields (`prompt_tokens_details.cached_tokens`), None
+    when any step of it is absent. Unlike `field()`, sentinels are not filtered: for response
+    objects, whose every value then passes an `as_*` check (which rejects them anyway).
     """
     if isinstance(obj, dict):
-        return [obj.get(name) for name in names]
+        return [obj.get(name) if "." not in name else _path(obj, name) for name in names]
     getter = _getters.get(names)
     if getter is None:
         if len(_getters) >= 64:
@@ -47,8 +48,17 @@ def fields(obj: Any, names: tuple[str, ...]) -> Sequence[Any]:
         # One C call for all of them, where the SDK object has every field (its models do).
         values: Sequence[Any] = getter(obj)
     except AttributeError:
-        return [getattr(obj, name, None) for name in names]
+        return [_path(obj, name) for name in names]
     return values if len(names) > 1 else [values]
+
+
+def _path(obj: Any, path: str) -> Any:
+    """Follow a dotted path through mappings and objects; None where a step is absent."""
+    for name in path.split("."):
+        if obj is None:
+            return None
+        obj = obj.get(name) if isinstance(obj, dict) else getattr(obj, name, None)
+    return obj
 
 
 _getters: dict[tuple[str, ...], attrgetter[Any]] = {}

@@ -68,7 +68,18 @@ def response_attributes(
     return attrs
 
 
-_USAGE_FIELDS = ("prompt_tokens", "completion_tokens", "prompt_tokens_details", "completion_tokens_details")
+_USAGE_FIELDS = (
+    "prompt_tokens",
+    "completion_tokens",
+    "prompt_tokens_details.cached_tokens",
+    "completion_tokens_details.reasoning_tokens",
+)
+_USAGE_ATTRIBUTES = (
+    gen_ai.GEN_AI_USAGE_INPUT_TOKENS,
+    gen_ai.GEN_AI_USAGE_OUTPUT_TOKENS,
+    gen_ai.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS,
+    gen_ai.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS,
+)
 
 
 def usage_attributes(usage: object) -> dict[str, AttributeValue]:
@@ -76,16 +87,7 @@ def usage_attributes(usage: object) -> dict[str, AttributeValue]:
     attrs: dict[str, AttributeValue] = {}
     if usage is None:
         return attrs
-    prompt, completion, prompt_details, completion_details = fields(usage, _USAGE_FIELDS)
-    if (count := as_count(prompt)) is not None:
-        attrs[gen_ai.GEN_AI_USAGE_INPUT_TOKENS] = count
-    if (count := as_count(completion)) is not None:
-        attrs[gen_ai.GEN_AI_USAGE_OUTPUT_TOKENS] = count
-    if prompt_details is not None and (count := as_count(field(prompt_details, "cached_tokens"))) is not None:
-        attrs[gen_ai.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS] = count
-    if (
-        completion_details is not None
-        and (count := as_count(field(completion_details, "reasoning_tokens"))) is not None
-    ):
-        attrs[gen_ai.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS] = count
+    for attribute, value in zip(_USAGE_ATTRIBUTES, fields(usage, _USAGE_FIELDS), strict=True):
+        if (count := as_count(value)) is not None:
+            attrs[attribute] = count
     return attrs
