@@ -9,6 +9,7 @@ from typing import Any
 import openai
 import pytest
 from openai.types import CompletionUsage
+from openai.types.completion_usage import CompletionTokensDetails, PromptTokensDetails
 
 from chatspan.mapping._values import as_count, as_int, fields
 
@@ -77,8 +78,8 @@ def test_fields_follow_dotted_paths_and_read_none_where_a_step_is_absent() -> No
         prompt_tokens=3,
         completion_tokens=4,
         total_tokens=7,
-        prompt_tokens_details={"cached_tokens": 2},
-        completion_tokens_details={"reasoning_tokens": 1},
+        prompt_tokens_details=PromptTokensDetails(cached_tokens=2),
+        completion_tokens_details=CompletionTokensDetails(reasoning_tokens=1),
     )
     assert list(fields(usage, names)) == [3, 2, 1]
     assert list(fields(usage.model_dump(), names)) == [3, 2, 1]
