@@ -12,6 +12,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
+from opentelemetry import trace
+from opentelemetry.context import Context
 from opentelemetry.semconv._incubating.attributes import gen_ai_attributes as gen_ai
 from opentelemetry.semconv.attributes import error_attributes, server_attributes
 from opentelemetry.trace import Span, Status, StatusCode, Tracer
@@ -102,6 +104,9 @@ class ChatCall:
 
     Attributes learnt during the call (headers) wait in `_pending` and reach the span in one
     `set_attributes` at the end: each call into the SDK span costs more than the dict merge.
+    Every measurement is recorded in `context`, the call's own span's: an exemplar the SDK keeps
+    points at this call's span, wherever the application iterates a stream or what span is
+    current around it.
     Ending is structural: whatever raises while mapping, `end()` still records the metrics and ends
     the span, with what could be mapped.
     """
@@ -112,6 +117,7 @@ class ChatCall:
         "_metric_attributes",
         "_pending",
         "_started",
+        "context",
         "injected_usage",
         "kind",
         "span",
@@ -130,6 +136,7 @@ class ChatCall:
     ) -> None:
         self.telemetry = telemetry
         self.span = span
+        self.context: Context = trace.set_span_in_context(span)
         self.kind = kind
         self.injected_usage = injected_usage
         # Kept to read its credentials only when an exception is recorded (they are scrubbed out).
@@ -188,7 +195,9 @@ class ChatCall:
 
     def record_first_chunk(self, after: float) -> None:
         """Record the time-to-first-chunk metric (the span attribute comes at the end)."""
-        self.telemetry.instruments.time_to_first_chunk.record(after, self._metric_attributes)
+        self.telemetry.instruments.time_to_first_chunk.record(
+            after, self._metric_attributes, context=self.context
+        )
 
     def fail(self, error: BaseException) -> None:
         """End the call with the error the SDK raised (the caller re-raises it unchanged)."""
@@ -261,21 +270,25 @@ class ChatCall:
             attributes[gen_ai.GEN_AI_RESPONSE_MODEL] = model
         processing = final.get(semconv.OPENAI_PROCESSING_DURATION)
         if isinstance(processing, float):
-            instruments.processing_duration.record(processing, attributes)
+            instruments.processing_duration.record(processing, attributes, context=self.context)
         latest = instruments.latest
         if latest is not None:
             self._record_latest_metrics(latest, final, attributes)
             return
-        instruments.operation_duration.record(self.elapsed(), attributes)
+        instruments.operation_duration.record(self.elapsed(), attributes, context=self.context)
         token_usage = instruments.token_usage
         if token_usage is None:
             return
         input_tokens = final.get(gen_ai.GEN_AI_USAGE_INPUT_TOKENS)
         if isinstance(input_tokens, int):
-            token_usage.record(input_tokens, {**attributes, gen_ai.GEN_AI_TOKEN_TYPE: "input"})
+            token_usage.record(
+                input_tokens, {**attributes, gen_ai.GEN_AI_TOKEN_TYPE: "input"}, context=self.context
+            )
         output_tokens = final.get(gen_ai.GEN_AI_USAGE_OUTPUT_TOKENS)
         if isinstance(output_tokens, int):
-            token_usage.record(output_tokens, {**attributes, gen_ai.GEN_AI_TOKEN_TYPE: "output"})
+            token_usage.record(
+                output_tokens, {**attributes, gen_ai.GEN_AI_TOKEN_TYPE: "output"}, context=self.context
+            )
 
     def _record_latest_metrics(
         self,
@@ -285,22 +298,24 @@ class ChatCall:
     ) -> None:
         if not self.kind.inference:
             # Fetching a stored response infers nothing: its duration only, and no tokens.
-            self.telemetry.instruments.operation_duration.record(self.elapsed(), attributes)
+            self.telemetry.instruments.operation_duration.record(
+                self.elapsed(), attributes, context=self.context
+            )
             return
-        latest.inference_duration.record(self.elapsed(), attributes)
+        latest.inference_duration.record(self.elapsed(), attributes, context=self.context)
         by_modality = {**attributes, semconv.GEN_AI_TOKEN_MODALITY: "unknown"}
         for key, counter, always in latest.usage:
             count = final.get(key)
             if isinstance(count, int):
-                counter.add(count, by_modality)
+                counter.add(count, by_modality, context=self.context)
             elif always:
-                counter.add(0, by_modality)
+                counter.add(0, by_modality, context=self.context)
         input_tokens = final.get(gen_ai.GEN_AI_USAGE_INPUT_TOKENS)
         if isinstance(input_tokens, int):
-            latest.input_tokens.record(input_tokens, attributes)
+            latest.input_tokens.record(input_tokens, attributes, context=self.context)
         output_tokens = final.get(gen_ai.GEN_AI_USAGE_OUTPUT_TOKENS)
         if isinstance(output_tokens, int):
-            latest.output_tokens.record(output_tokens, attributes)
+            latest.output_tokens.record(output_tokens, attributes, context=self.context)
 
 
 def _error_type(error: BaseException) -> str:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-from opentelemetry import context, trace
+from opentelemetry import context
 from opentelemetry.trace import Span, SpanKind
 from opentelemetry.util.types import AttributeValue
 
@@ -80,7 +80,7 @@ def call_wrapper(
             return wrapped(*args, **kwargs)
         call_args, call_kwargs, call = started
         call_token = _current_call.set(call)
-        context_token = context.attach(trace.set_span_in_context(call.span))
+        context_token = context.attach(call.context)
         try:
             result = wrapped(*call_args, **call_kwargs)
         except BaseException as error:
@@ -107,7 +107,7 @@ def async_call_wrapper(
             return await wrapped(*args, **kwargs)
         call_args, call_kwargs, call = started
         call_token = _current_call.set(call)
-        context_token = context.attach(trace.set_span_in_context(call.span))
+        context_token = context.attach(call.context)
         try:
             result = await wrapped(*call_args, **call_kwargs)
         except BaseException as error:
