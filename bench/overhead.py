@@ -358,7 +358,8 @@ def _install_floor(tracer_provider: TracerProvider, meter_provider: MeterProvide
     """Wrap `create` with only the OpenTelemetry SDK calls chatspan makes, on precomputed values.
 
     The same span (name, kind, chatspan's exact request and response attribute sets, one
-    `set_attributes` at the end) and the same four histogram records with the same attributes, but
+    `set_attributes` at the end) and the same four histogram records with the same attributes, in
+    the span's context (so with the same exemplars), but
     no argument, header or body is read: what any instrumentation emitting this telemetry through
     the SDK must pay. Streams get the span and records when they are created, the chunks untouched.
     """
@@ -401,16 +402,20 @@ def _install_floor(tracer_provider: TracerProvider, meter_provider: MeterProvide
     def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
         started = time.perf_counter()
         span = tracer.start_span(f"chat {_MODEL}", kind=SpanKind.CLIENT, attributes=start_attributes)
-        token = context.attach(trace.set_span_in_context(span))
+        span_context = trace.set_span_in_context(span)
+        token = context.attach(span_context)
         try:
             result = wrapped(*args, **kwargs)
         finally:
             context.detach(token)
         span.set_attributes(end_attributes)
-        instruments.processing_duration.record(0.312, metric_attributes)
-        instruments.operation_duration.record(time.perf_counter() - started, metric_attributes)
-        token_usage.record(24, input_attributes)
-        token_usage.record(11, output_attributes)
+        # In the span's context, as chatspan records: the SDK keeps exemplars that point at it.
+        instruments.processing_duration.record(0.312, metric_attributes, context=span_context)
+        instruments.operation_duration.record(
+            time.perf_counter() - started, metric_attributes, context=span_context
+        )
+        token_usage.record(24, input_attributes, context=span_context)
+        token_usage.record(11, output_attributes, context=span_context)
         span.end()
         return result
 
@@ -442,16 +447,19 @@ def _install_floor(tracer_provider: TracerProvider, meter_provider: MeterProvide
     def responses_wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
         started = time.perf_counter()
         span = tracer.start_span(f"chat {_MODEL}", kind=SpanKind.CLIENT, attributes=responses_start)
-        token = context.attach(trace.set_span_in_context(span))
+        span_context = trace.set_span_in_context(span)
+        token = context.attach(span_context)
         try:
             result = wrapped(*args, **kwargs)
         finally:
             context.detach(token)
         span.set_attributes(responses_end)
-        instruments.processing_duration.record(0.312, responses_metric)
-        instruments.operation_duration.record(time.perf_counter() - started, responses_metric)
-        token_usage.record(24, responses_input)
-        token_usage.record(STREAM_CHUNKS, responses_output)
+        instruments.processing_duration.record(0.312, responses_metric, context=span_context)
+        instruments.operation_duration.record(
+            time.perf_counter() - started, responses_metric, context=span_context
+        )
+        token_usage.record(24, responses_input, context=span_context)
+        token_usage.record(STREAM_CHUNKS, responses_output, context=span_context)
         span.end()
         return result
 
