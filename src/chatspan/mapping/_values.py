@@ -39,6 +39,8 @@ def fields(obj: Any, names: tuple[str, ...]) -> Sequence[Any]:
     """
     if isinstance(obj, dict):
         return [obj.get(name) if "." not in name else _path(obj, name) for name in names]
+    if obj is None:
+        return [None] * len(names)
     getter = _getters.get(names)
     if getter is None:
         if len(_getters) >= 64:

@@ -17,7 +17,7 @@ from opentelemetry.semconv.attributes import error_attributes
 from opentelemetry.util.types import AttributeValue
 
 from chatspan import semconv
-from chatspan.mapping._values import as_count, as_float, as_text, as_texts, field
+from chatspan.mapping._values import as_count, as_float, as_text, as_texts, field, fields
 from chatspan.mapping.request import (
     OPERATION_CHAT,
     PROVIDER_OPENAI,
@@ -70,41 +70,57 @@ def retrieve_request_attributes(kwargs: Mapping[str, Any]) -> dict[str, Attribut
     }
 
 
+_RESPONSE_FIELDS = (
+    "id",
+    "model",
+    "service_tier",
+    "created_at",
+    "status",
+    "incomplete_details",
+    "conversation",
+    "error",
+    "usage",
+)
+
+
 def response_object_attributes(response: Any, *, with_usage: bool = True) -> dict[str, AttributeValue]:
     """Map a `Response` (SDK object or its JSON dict); missing or mistyped fields are left out.
 
     `with_usage=False` for retrieve calls: the tokens were counted by the call that created it.
     """
+    # Plain reads: every value below passes an `as_*` check, which also rejects SDK sentinels.
+    response_id, model, service_tier, created_at, status, incomplete, conversation, error, usage = fields(
+        response, _RESPONSE_FIELDS
+    )
     attrs: dict[str, AttributeValue] = {}
     for attribute, value in (
-        (gen_ai.GEN_AI_RESPONSE_ID, field(response, "id")),
-        (gen_ai.GEN_AI_RESPONSE_MODEL, field(response, "model")),
-        (openai_attrs.OPENAI_RESPONSE_SERVICE_TIER, field(response, "service_tier")),
+        (gen_ai.GEN_AI_RESPONSE_ID, response_id),
+        (gen_ai.GEN_AI_RESPONSE_MODEL, model),
+        (openai_attrs.OPENAI_RESPONSE_SERVICE_TIER, service_tier),
     ):
         text = as_text(value)
         if text is not None:
             attrs[attribute] = text
-    created = as_float(field(response, "created_at"))
+    created = as_float(created_at)
     if created is not None:
         seconds = as_count(int(created))
         if seconds is not None:
             attrs[semconv.OPENAI_RESPONSE_CREATED] = seconds
-    status = as_text(field(response, "status"))
+    status = as_text(status)
     if status is not None:
         attrs[semconv.OPENAI_RESPONSE_STATUS] = status
-        reason = finish_reason(status, field(field(response, "incomplete_details"), "reason"))
+        reason = finish_reason(status, field(incomplete, "reason"))
         if reason is not None:
             attrs[gen_ai.GEN_AI_RESPONSE_FINISH_REASONS] = [reason]
-    conversation = field(response, "conversation")
     conversation_id = as_text(
         field(conversation, "id") if not isinstance(conversation, str) else conversation
     )
     if conversation_id:
         attrs[gen_ai.GEN_AI_CONVERSATION_ID] = conversation_id
     if status == "failed":
-        attrs.update(response_error_attributes(field(response, "error")))
+        attrs.update(response_error_attributes(error))
     if with_usage:
-        attrs.update(responses_usage_attributes(field(response, "usage")))
+        attrs.update(responses_usage_attributes(usage))
     return attrs
 
 
@@ -126,21 +142,29 @@ def response_error_attributes(error: object) -> dict[str, AttributeValue]:
     return attrs
 
 
+_RESPONSES_USAGE_FIELDS = (
+    "input_tokens",
+    "output_tokens",
+    "input_tokens_details.cached_tokens",
+    "input_tokens_details.cache_write_tokens",
+    "output_tokens_details.reasoning_tokens",
+)
+_RESPONSES_USAGE_ATTRIBUTES = (
+    gen_ai.GEN_AI_USAGE_INPUT_TOKENS,
+    gen_ai.GEN_AI_USAGE_OUTPUT_TOKENS,
+    gen_ai.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS,
+    gen_ai.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS,
+    gen_ai.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS,
+)
+
+
 def responses_usage_attributes(usage: object) -> dict[str, AttributeValue]:
     """Map a `ResponseUsage` to the `gen_ai.usage.*` attributes (the same names as chat's)."""
     attrs: dict[str, AttributeValue] = {}
     if usage is None:
         return attrs
-    input_details = field(usage, "input_tokens_details")
-    for attribute, value in (
-        (gen_ai.GEN_AI_USAGE_INPUT_TOKENS, field(usage, "input_tokens")),
-        (gen_ai.GEN_AI_USAGE_OUTPUT_TOKENS, field(usage, "output_tokens")),
-        (gen_ai.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS, field(input_details, "cached_tokens")),
-        (gen_ai.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS, field(input_details, "cache_write_tokens")),
-        (
-            gen_ai.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS,
-            field(field(usage, "output_tokens_details"), "reasoning_tokens"),
-        ),
+    for attribute, value in zip(
+        _RESPONSES_USAGE_ATTRIBUTES, fields(usage, _RESPONSES_USAGE_FIELDS), strict=True
     ):
         count = as_count(value)
         if count is not None:
