@@ -55,18 +55,14 @@ def test_latest_metrics_keep_exemplars_of_the_calls_own_span(
     client: openai.OpenAI, latest: Recording
 ) -> None:
     client.chat.completions.create(model=MODEL, messages=MESSAGES)
-    chat = latest.only_span().context
-    assert chat is not None
-    metrics = latest.metrics()
-    for name in (
+    latest.assert_exemplars_of(
+        latest.only_span(),
         "gen_ai.client.inference.duration",
         "gen_ai.client.inference.usage.input_tokens",
         "gen_ai.client.inference.usage.output_tokens",
         "gen_ai.client.inference.operation.input_tokens",
         "gen_ai.client.inference.operation.output_tokens",
-    ):
-        exemplars = [(e.trace_id, e.span_id) for point in metrics[name] for e in point.exemplars]
-        assert exemplars == [(chat.trace_id, chat.span_id)], name
+    )
 
 
 def test_a_failed_call_counts_zero_tokens(client: openai.OpenAI, latest: Recording) -> None:

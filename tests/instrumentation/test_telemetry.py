@@ -181,26 +181,16 @@ def test_spans_nest_under_the_current_span(client: openai.OpenAI, recording: Rec
     assert chat.parent.span_id == parent.get_span_context().span_id
 
 
-def _exemplar_span_ids(recording: Recording, *names: str) -> dict[str, set[int]]:
-    """Metric name -> the span ids its exemplars point at."""
-    metrics = recording.metrics()
-    return {name: {e.span_id for point in metrics[name] for e in point.exemplars} for name in names}
-
-
 def test_exemplars_point_at_the_calls_own_span_with_no_span_around(
     client: openai.OpenAI, recording: Recording
 ) -> None:
     client.chat.completions.create(model=MODEL, messages=MESSAGES)
-    chat = recording.only_span().context
-    assert chat is not None
-    metrics = recording.metrics()
-    for name in (
+    recording.assert_exemplars_of(
+        recording.only_span(),
         "gen_ai.client.operation.duration",
         "gen_ai.client.token.usage",
         "openai.processing.duration",
-    ):
-        for point in metrics[name]:
-            assert [(e.trace_id, e.span_id) for e in point.exemplars] == [(chat.trace_id, chat.span_id)], name
+    )
 
 
 def test_exemplars_point_at_the_calls_own_span_not_the_one_around_it(
@@ -214,12 +204,14 @@ def test_exemplars_point_at_the_calls_own_span_not_the_one_around_it(
         list(client.chat.completions.create(model="gpt-4o", messages=MESSAGES, stream=True))
     plain, stream = (span.context.span_id for span in recording.spans() if span.context is not None)
     assert parent.get_span_context().span_id not in {plain, stream}
-    found = _exemplar_span_ids(
-        recording,
-        "gen_ai.client.operation.duration",
-        "gen_ai.client.token.usage",
-        "gen_ai.client.operation.time_to_first_chunk",
-    )
+    found = {
+        name: {span_id for point in points for _, span_id in point}
+        for name, points in recording.exemplars(
+            "gen_ai.client.operation.duration",
+            "gen_ai.client.token.usage",
+            "gen_ai.client.operation.time_to_first_chunk",
+        ).items()
+    }
     assert found == {
         "gen_ai.client.operation.duration": {plain, stream},
         "gen_ai.client.token.usage": {plain},

@@ -45,6 +45,24 @@ class Recording:
                     found.setdefault(metric.name, []).extend(metric.data.data_points)
         return found
 
+    def exemplars(self, *names: str) -> dict[str, list[list[tuple[int, int]]]]:
+        """Metric name -> for each of its points, the (trace id, span id) of each of its exemplars.
+
+        Collected once: the SDK empties its exemplar reservoirs at every collection.
+        """
+        metrics = self.metrics()
+        return {
+            name: [[(e.trace_id, e.span_id) for e in point.exemplars] for point in metrics[name]]
+            for name in names
+        }
+
+    def assert_exemplars_of(self, span: ReadableSpan, *names: str) -> None:
+        """Each point of each metric named keeps exactly one exemplar, and it points at `span`."""
+        context = span.context
+        assert context is not None
+        for name, points in self.exemplars(*names).items():
+            assert points and points == [[(context.trace_id, context.span_id)]] * len(points), (name, points)
+
     def everything_exported(self) -> str:
         """Every span as JSON, for searching for what must never appear."""
         return "\n".join(span.to_json() for span in self.spans())
