@@ -15,6 +15,8 @@ from collections.abc import Iterable, Sequence
 from operator import attrgetter
 from typing import Any
 
+from opentelemetry.util.types import AttributeValue
+
 # The openai SDK marks "not passed" with sentinel instances; they must read as absent without the
 # mapping importing openai.
 SENTINEL_TYPES = frozenset({"NotGiven", "Omit"})
@@ -64,6 +66,21 @@ def _path(obj: Any, path: str) -> Any:
 
 
 _getters: dict[tuple[str, ...], attrgetter[Any]] = {}
+
+
+def count_attributes(
+    obj: Any, paths: tuple[str, ...], attributes: tuple[str, ...]
+) -> dict[str, AttributeValue]:
+    """Each attribute set to the count at the path beside it (see `fields`), where that is a count.
+
+    The token usage of every API reads this way; a value that is no count (see `as_count`) is left out.
+    """
+    attrs: dict[str, AttributeValue] = {}
+    for attribute, value in zip(attributes, fields(obj, paths), strict=True):
+        count = as_count(value)
+        if count is not None:
+            attrs[attribute] = count
+    return attrs
 
 
 def given(value: Any) -> bool:

@@ -10,7 +10,7 @@ from opentelemetry.semconv._incubating.attributes import openai_attributes as op
 from opentelemetry.util.types import AttributeValue
 
 from chatspan import semconv
-from chatspan.mapping._values import as_count, as_text, as_texts, field, fields
+from chatspan.mapping._values import as_count, as_text, as_texts, count_attributes, field, fields
 
 _COMPLETION_FIELDS = ("id", "model", "created", "choices", "usage", "service_tier", "system_fingerprint")
 
@@ -84,10 +84,4 @@ _USAGE_ATTRIBUTES = (
 
 def usage_attributes(usage: object) -> dict[str, AttributeValue]:
     """Map a `CompletionUsage` to the `gen_ai.usage.*` attributes."""
-    attrs: dict[str, AttributeValue] = {}
-    if usage is None:
-        return attrs
-    for attribute, value in zip(_USAGE_ATTRIBUTES, fields(usage, _USAGE_FIELDS), strict=True):
-        if (count := as_count(value)) is not None:
-            attrs[attribute] = count
-    return attrs
+    return count_attributes(usage, _USAGE_FIELDS, _USAGE_ATTRIBUTES)

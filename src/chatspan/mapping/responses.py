@@ -17,7 +17,7 @@ from opentelemetry.semconv.attributes import error_attributes
 from opentelemetry.util.types import AttributeValue
 
 from chatspan import semconv
-from chatspan.mapping._values import as_count, as_float, as_text, as_texts, field, fields
+from chatspan.mapping._values import as_count, as_float, as_text, as_texts, count_attributes, field, fields
 from chatspan.mapping.request import (
     OPERATION_CHAT,
     PROVIDER_OPENAI,
@@ -160,16 +160,7 @@ _RESPONSES_USAGE_ATTRIBUTES = (
 
 def responses_usage_attributes(usage: object) -> dict[str, AttributeValue]:
     """Map a `ResponseUsage` to the `gen_ai.usage.*` attributes (the same names as chat's)."""
-    attrs: dict[str, AttributeValue] = {}
-    if usage is None:
-        return attrs
-    for attribute, value in zip(
-        _RESPONSES_USAGE_ATTRIBUTES, fields(usage, _RESPONSES_USAGE_FIELDS), strict=True
-    ):
-        count = as_count(value)
-        if count is not None:
-            attrs[attribute] = count
-    return attrs
+    return count_attributes(usage, _RESPONSES_USAGE_FIELDS, _RESPONSES_USAGE_ATTRIBUTES)
 
 
 def _reasoning(attrs: dict[str, AttributeValue], value: Any) -> None:
